@@ -1,0 +1,224 @@
+import AsyncHTTPClient
+import CVoxPlugin
+import Foundation
+import NIOCore
+import NIOHTTP1
+import VoxPluginKit
+
+/// Outbound HTTP for plugins (`http_*` in the services table), on
+/// AsyncHTTPClient: one pooled client for the process, so TLS, pooling and
+/// timeouts are the host's. Each exchange is one task; its callbacks follow
+/// the header's order: on_response ≤ 1, on_body*, on_complete exactly once.
+enum HostHTTPService {
+    /// The shared client (connect timeout 10 s; the rest per request).
+    static let client: HTTPClient = {
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(10))
+        config.decompression = .enabled(limit: .ratio(50))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }()
+
+    static func install(into api: inout vox_host_api) {
+        api.http_start = { hp, request, callbacks, user, errOut in
+            guard let hp, let request, let callbacks else {
+                VoxPluginError.invalidRequest("http_start: missing arguments").fill(errOut)
+                return nil
+            }
+            do {
+                let x = try HostHTTPExchange(handle: HostPluginHandle.from(hp), request: request, callbacks: callbacks.pointee, user: user)
+                x.start()
+                return OpaquePointer(Unmanaged.passRetained(x).toOpaque())
+            } catch {
+                VoxPluginError.from(error).fill(errOut)
+                return nil
+            }
+        }
+        api.http_write = { h, data, len in
+            guard let h else { return Int32(VOX_FLOW_STOP.rawValue) }
+            return HostHTTPExchange.from(h).write(len > 0 && data != nil ? Array(UnsafeBufferPointer(start: data, count: len)) : [])
+        }
+        api.http_finish = { h in h.map { HostHTTPExchange.from($0).finishBody() } }
+        api.http_resume = { h in h.map { HostHTTPExchange.from($0).resume() } }
+        api.http_cancel = { h in h.map { HostHTTPExchange.from($0).cancel() } }
+        api.http_release = { h in h.map { Unmanaged<HostHTTPExchange>.fromOpaque(UnsafeRawPointer($0)).release() } }
+    }
+
+}
+
+/// One outbound exchange.
+final class HostHTTPExchange: @unchecked Sendable {
+    static func from(_ h: OpaquePointer) -> HostHTTPExchange {
+        Unmanaged<HostHTTPExchange>.fromOpaque(UnsafeRawPointer(h)).takeUnretainedValue()
+    }
+
+    private let handle: HostPluginHandle
+    private let callbacks: vox_type_http_callbacks
+    private let user: UnsafeMutableRawPointer?
+    private let request: HTTPClientRequest
+    private let timeouts: (firstByte: Double, idle: Double, total: Double)
+    private let lock = NSLock()
+    private var task: Task<Void, Never>?
+    private var paused: CheckedContinuation<Void, Never>?
+    private var pauseRequested = false
+    private var cancelled = false
+    private var timeoutReason: String?
+    private var bodyContinuation: AsyncStream<ByteBuffer>.Continuation?
+    private var pendingBodyBytes = 0
+
+    init(handle: HostPluginHandle, request r: UnsafePointer<vox_type_http_request>, callbacks: vox_type_http_callbacks, user: UnsafeMutableRawPointer?) throws {
+        self.handle = handle
+        self.callbacks = callbacks
+        self.user = user
+        guard callbacks.on_complete != nil else { throw VoxPluginError.invalidRequest("http_start: on_complete is required") }
+        let url = r.pointee.url.string
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw VoxPluginError.invalidRequest("http_start: \"\(url)\" is not an http(s) URL")
+        }
+        var req = HTTPClientRequest(url: url)
+        req.method = HTTPMethod(rawValue: r.pointee.method.len == 0 ? "GET" : r.pointee.method.string)
+        if let hs = r.pointee.headers {
+            for i in 0..<r.pointee.header_count { req.headers.add(name: hs[2 * i].string, value: hs[2 * i + 1].string) }
+        }
+        if r.pointee.flags & VOX_HTTP_STREAM_BODY != 0 {
+            var cont: AsyncStream<ByteBuffer>.Continuation!
+            let stream = AsyncStream<ByteBuffer> { cont = $0 }
+            bodyContinuation = cont
+            req.body = .stream(stream, length: .unknown)
+        } else if r.pointee.body.len > 0 {
+            req.body = .bytes(ByteBuffer(bytes: r.pointee.body.bytes))
+        }
+        self.request = req
+        func secs(_ ms: UInt32, _ dflt: Double) -> Double { ms == 0 ? dflt : Double(ms) / 1000 }
+        timeouts = (secs(r.pointee.first_byte_timeout_ms, 60), secs(r.pointee.idle_timeout_ms, 60), secs(r.pointee.total_timeout_ms, 0))
+    }
+
+    func start() {
+        let t = Task { await self.run() }
+        lock.withLock { task = t }
+    }
+
+    private func run() async {
+        var failure: VoxPluginError?
+        let watchdog = Watchdog()
+        do {
+            let deadline: NIODeadline = timeouts.total > 0 ? .now() + .milliseconds(Int64(timeouts.total * 1000)) : .distantFuture
+            watchdog.arm(after: timeouts.firstByte) { [weak self] in self?.timeOut("no response within \(self?.timeouts.firstByte ?? 0) s") }
+            let response = try await HostHTTPService.client.execute(request, deadline: deadline)
+            let headers = response.headers.map { ($0.name, $0.value) }
+            deliverHead(status: Int32(response.status.code), headers: headers)
+            watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }
+            for try await chunk in response.body {
+                watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }
+                let flow = chunk.withUnsafeReadableBytes { b in
+                    callbacks.on_body?(user, b.baseAddress?.assumingMemoryBound(to: UInt8.self), b.count) ?? Int32(VOX_FLOW_CONTINUE.rawValue)
+                }
+                if flow == Int32(VOX_FLOW_STOP.rawValue) { throw CancellationError() }
+                if flow == Int32(VOX_FLOW_PAUSE.rawValue) {
+                    watchdog.disarm()
+                    await waitForResume()
+                }
+                try Task.checkCancellation()
+            }
+        } catch {
+            failure = classify(error)
+        }
+        watchdog.disarm()
+        bodyContinuation?.finish()
+        handle.metrics.record(plugin: handle.name, kind: 0, name: failure == nil ? "http_requests_ok" : "http_requests_failed", value: 1)
+        if let failure {
+            var e = vox_type_error()
+            failure.fill(&e)
+            callbacks.on_complete?(user, &e)
+        } else {
+            callbacks.on_complete?(user, nil)
+        }
+    }
+
+    /// Calls on_response with the headers as one flat run of strings.
+    private func deliverHead(status: Int32, headers: [(String, String)]) {
+        let parts = headers.flatMap { [Array($0.0.utf8), Array($0.1.utf8)] }
+        let flat = Array(parts.joined())
+        flat.withUnsafeBufferPointer { b in
+            var offset = 0
+            var strs: [vox_type_str] = []
+            strs.reserveCapacity(parts.count)
+            for p in parts {
+                strs.append(vox_type_str(ptr: UnsafeRawPointer(b.baseAddress.map { $0 + offset })?.assumingMemoryBound(to: CChar.self), len: p.count))
+                offset += p.count
+            }
+            strs.withUnsafeBufferPointer { callbacks.on_response?(user, status, $0.baseAddress, headers.count) }
+        }
+    }
+
+    private func classify(_ error: Error) -> VoxPluginError {
+        if let reason = lock.withLock({ timeoutReason }) { return VoxPluginError(.timeout, reason) }
+        if lock.withLock({ cancelled }) || error is CancellationError { return .cancelled }
+        if let e = error as? HTTPClientError {
+            if e == .deadlineExceeded || e == .readTimeout || e == .connectTimeout { return VoxPluginError(.timeout, "\(e)") }
+            if e == .cancelled { return .cancelled }
+        }
+        return VoxPluginError(.unavailable, "connection failed: \(error)")
+    }
+
+    private func timeOut(_ reason: String) {
+        let t: Task<Void, Never>? = lock.withLock {
+            if timeoutReason == nil { timeoutReason = reason }
+            return task
+        }
+        t?.cancel()
+        resume()
+    }
+
+    private func waitForResume() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now: Bool = lock.withLock {
+                if cancelled || timeoutReason != nil { return true }
+                if pauseRequested { pauseRequested = false; return true } // a resume came first
+                paused = c
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    func resume() {
+        let c: CheckedContinuation<Void, Never>? = lock.withLock {
+            if let p = paused { paused = nil; return p }
+            pauseRequested = true
+            return nil
+        }
+        c?.resume()
+    }
+
+    func cancel() {
+        let t: Task<Void, Never>? = lock.withLock { cancelled = true; return task }
+        t?.cancel()
+        bodyContinuation?.finish()
+        resume()
+    }
+
+    func write(_ bytes: [UInt8]) -> Int32 {
+        guard let c = bodyContinuation else { return Int32(VOX_FLOW_STOP.rawValue) }
+        if case .terminated = c.yield(ByteBuffer(bytes: bytes)) { return Int32(VOX_FLOW_STOP.rawValue) }
+        return Int32(VOX_FLOW_CONTINUE.rawValue)
+    }
+
+    func finishBody() { bodyContinuation?.finish() }
+}
+
+/// A re-armable one-shot timer for first-byte and idle deadlines.
+final class Watchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var item: DispatchWorkItem?
+
+    func arm(after seconds: Double, _ fire: @escaping @Sendable () -> Void) {
+        let new = DispatchWorkItem(block: fire)
+        let old: DispatchWorkItem? = lock.withLock { defer { item = new }; return item }
+        old?.cancel()
+        if seconds > 0 { DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: new) }
+    }
+
+    func disarm() {
+        lock.withLock { item }?.cancel()
+    }
+}

@@ -1,0 +1,213 @@
+import CVoxPlugin
+import Foundation
+import VoxPluginKit
+
+/// What an operation produces, in order.
+public enum OperationOutput: Sendable {
+    case audio(AudioFormat, [UInt8])
+    /// One JSON event object, as the plugin wrote it.
+    case event(String)
+}
+
+/// The host's side of one plugin operation (`vox_host_op`). Plugin threads
+/// push into it through the services table; one consumer reads with `next()`.
+///
+/// It enforces the ABI for the host: the first final callback wins and any
+/// later call is ignored and reported as misbehaviour; a plugin that ignores
+/// VOX_FLOW_PAUSE is failed once it overruns 8× the buffer; op_release is
+/// called exactly once, after the final callback returned and op_start did.
+public final class HostOperation: @unchecked Sendable {
+    public let kind: vox_type_op_kind
+    let instance: PluginInstance
+    private let highWater: Int
+    private let lock = NSLock()
+    private var items: [OperationOutput] = []
+    private var head = 0
+    private var bufferedBytes = 0
+    private var waiter: CheckedContinuation<OperationOutput?, Error>?
+    private var outcome: Result<OperationResult, VoxPluginError>?
+    private var pluginPaused = false
+    private var cancelRequested = false
+    private var timedOut = false
+    private var pluginOp: OpaquePointer?
+    private var started = false
+    private var releaseDone = false
+    private var timeoutItem: DispatchWorkItem?
+
+    init(kind: vox_type_op_kind, instance: PluginInstance, bufferBytes: Int) {
+        self.kind = kind
+        self.instance = instance
+        self.highWater = bufferBytes
+    }
+
+    /// The pointer handed to the plugin; retains self until op_release.
+    var hostOpPointer: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    static func from(_ p: OpaquePointer) -> HostOperation {
+        Unmanaged<HostOperation>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+
+    // MARK: plugin side (any thread)
+
+    func pushAudio(_ format: AudioFormat, _ bytes: [UInt8]) -> Int32 { push(.audio(format, bytes), size: bytes.count) }
+
+    func pushEvent(_ json: String) -> Int32 { push(.event(json), size: json.utf8.count) }
+
+    private func push(_ item: OperationOutput, size: Int) -> Int32 {
+        enum Action { case deliver(CheckedContinuation<OperationOutput?, Error>), flow(vox_type_flow), misbehaved, overrun }
+        let action: Action = lock.withLock {
+            if outcome != nil { return .misbehaved }
+            if cancelRequested { return .flow(VOX_FLOW_STOP) }
+            if let w = waiter { waiter = nil; return .deliver(w) }
+            items.append(item)
+            bufferedBytes += size
+            if bufferedBytes > highWater * 8 { return .overrun }
+            if bufferedBytes > highWater { pluginPaused = true; return .flow(VOX_FLOW_PAUSE) }
+            return .flow(VOX_FLOW_CONTINUE)
+        }
+        switch action {
+        case .deliver(let w): w.resume(returning: item); return Int32(VOX_FLOW_CONTINUE.rawValue)
+        case .flow(let f): return Int32(f.rawValue)
+        case .misbehaved:
+            instance.reportMisbehaviour("sent data after its final callback")
+            return Int32(VOX_FLOW_STOP.rawValue)
+        case .overrun:
+            instance.reportMisbehaviour("ignored VOX_FLOW_PAUSE and overran the \(highWater * 8)-byte stream buffer")
+            cancel()
+            return Int32(VOX_FLOW_STOP.rawValue)
+        }
+    }
+
+    func finish(_ result: Result<OperationResult, VoxPluginError>) {
+        enum Action { case twice, wake(CheckedContinuation<OperationOutput?, Error>?, release: Bool) }
+        let action: Action = lock.withLock {
+            if outcome != nil { return .twice }
+            var r = result
+            if timedOut, case .failure(let e) = r, e.code == .cancelled {
+                r = .failure(VoxPluginError(.timeout, "the operation took longer than its time limit"))
+            }
+            outcome = r
+            timeoutItem?.cancel()
+            let w = head == items.count ? waiter : nil
+            if w != nil { waiter = nil }
+            return .wake(w, release: started && !releaseDone ? { releaseDone = true; return true }() : false)
+        }
+        switch action {
+        case .twice:
+            instance.reportMisbehaviour("made a second final callback for one operation")
+        case .wake(let w, let release):
+            if let w { resumeAtEnd(w) }
+            // op_release must not run inside the plugin's own final call.
+            if release { DispatchQueue.global().async { self.releasePluginOp() } }
+        }
+    }
+
+    // MARK: host side
+
+    /// Called by PluginInstance once op_start returned VOX_OK.
+    func didStart(_ op: OpaquePointer, timeout: Double) {
+        let (cancelNow, releaseNow): (Bool, Bool) = lock.withLock {
+            pluginOp = op
+            started = true
+            let rel = outcome != nil && !releaseDone
+            if rel { releaseDone = true }
+            return (cancelRequested && outcome == nil, rel)
+        }
+        if timeout > 0, !releaseNow {
+            let item = DispatchWorkItem { [weak self] in self?.expire() }
+            lock.withLock { timeoutItem = item }
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: item)
+        }
+        if cancelNow { instance.cancel(op) }
+        if releaseNow { releasePluginOp() }
+    }
+
+    private func expire() {
+        let op: OpaquePointer? = lock.withLock {
+            guard outcome == nil else { return nil }
+            timedOut = true
+            cancelRequested = true
+            return pluginOp
+        }
+        if let op { instance.cancel(op) }
+    }
+
+    private func releasePluginOp() {
+        let op = lock.withLock { pluginOp }
+        if let op { instance.release(op) }
+        instance.operationEnded(self)
+        Unmanaged.passUnretained(self).release() // balances the retain in PluginInstance.start
+    }
+
+    /// The next output; nil after a successful end (see `result`). Throws the
+    /// operation's error. Cancelling the calling task cancels the operation.
+    public func next() async throws -> OperationOutput? {
+        if let fast = try takeBuffered() { return fast }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<OperationOutput?, Error>) in
+                enum Step { case item(OperationOutput, resume: OpaquePointer?), end, wait }
+                let step: Step = lock.withLock {
+                    if head < items.count { let (i, r) = popLocked(); return .item(i, resume: r) }
+                    if outcome != nil { return .end }
+                    waiter = c
+                    return .wait
+                }
+                switch step {
+                case .item(let i, let r): if let r { instance.resume(r) }; c.resume(returning: i)
+                case .end: resumeAtEnd(c)
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    private func takeBuffered() throws -> OperationOutput? {
+        let (item, resume): (OperationOutput?, OpaquePointer?) = lock.withLock {
+            guard head < items.count else { return (nil, nil) }
+            return popLocked()
+        }
+        if let resume { instance.resume(resume) }
+        return item
+    }
+
+    private func popLocked() -> (OperationOutput, OpaquePointer?) {
+        let item = items[head]
+        head += 1
+        switch item {
+        case .audio(_, let b): bufferedBytes -= b.count
+        case .event(let s): bufferedBytes -= s.utf8.count
+        }
+        if head == items.count { items.removeAll(keepingCapacity: true); head = 0 } else if head > 1024 { items.removeFirst(head); head = 0 }
+        var resume: OpaquePointer?
+        if pluginPaused, bufferedBytes <= highWater / 2, outcome == nil { pluginPaused = false; resume = pluginOp }
+        return (item, resume)
+    }
+
+    private func resumeAtEnd(_ c: CheckedContinuation<OperationOutput?, Error>) {
+        switch lock.withLock({ outcome }) {
+        case .failure(let e): c.resume(throwing: e)
+        default: c.resume(returning: nil)
+        }
+    }
+
+    /// The final result, once `next()` returned nil.
+    public var result: OperationResult? {
+        if case .success(let r) = lock.withLock({ outcome }) { return r }
+        return nil
+    }
+
+    /// Stops the operation (the client went away). Safe at any time.
+    public func cancel() {
+        let (op, w): (OpaquePointer?, CheckedContinuation<OperationOutput?, Error>?) = lock.withLock {
+            if outcome != nil || cancelRequested { return (nil, nil) }
+            cancelRequested = true
+            let w = waiter
+            waiter = nil
+            return (started ? pluginOp : nil, w)
+        }
+        w?.resume(throwing: VoxPluginError.cancelled)
+        if let op { instance.cancel(op) }
+    }
+}

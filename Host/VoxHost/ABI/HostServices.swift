@@ -1,0 +1,96 @@
+import CVoxPlugin
+import Foundation
+import Logging
+import VoxPluginKit
+
+/// The services table handed to every plugin (`vox_host_api`). One table for
+/// the process; the functions find their state through the handles.
+enum HostServices {
+    static let table: UnsafePointer<vox_host_api> = {
+        var api = vox_host_api()
+        api.struct_size = UInt32(MemoryLayout<vox_host_api>.size)
+        api.abi_major = UInt32(VOX_ABI_MAJOR)
+        api.abi_minor = UInt32(VOX_ABI_MINOR)
+
+        api.log = { hp, level, message in
+            guard let hp else { return }
+            let h = HostPluginHandle.from(hp)
+            let lvl: Logger.Level = switch level {
+            case 0: .trace
+            case 1: .debug
+            case 2: .info
+            case 3: .warning
+            default: .error
+            }
+            h.logger.log(level: lvl, "\(message.string)")
+        }
+        api.metric = { hp, kind, name, value in
+            guard let hp else { return }
+            let h = HostPluginHandle.from(hp)
+            h.metrics.record(plugin: h.name, kind: kind, name: name.string, value: value)
+        }
+        api.clock_ns = { DispatchTime.now().uptimeNanoseconds }
+        api.secret_get = { hp, name, buf, cap, error in
+            guard let hp else { return -1 }
+            let h = HostPluginHandle.from(hp)
+            let key = name.string
+            guard let value = h.secrets[key] else {
+                VoxPluginError(.notFound, "no secret \"\(key)\" is bound in \(h.name)'s [secrets]").fill(error)
+                return -1
+            }
+            let bytes = Array(value.utf8)
+            if let buf, cap > 0 {
+                bytes.withUnsafeBytes { src in
+                    UnsafeMutableRawPointer(buf).copyMemory(from: src.baseAddress!, byteCount: min(cap, bytes.count))
+                }
+            }
+            return Int64(bytes.count)
+        }
+
+        api.op_audio = { op, format, data, len in
+            guard let op else { return Int32(VOX_FLOW_STOP.rawValue) }
+            let o = HostOperation.from(op)
+            guard let f = AudioFormat(abi: format) else {
+                o.instance.reportMisbehaviour("sent audio with an unknown or missing format")
+                return Int32(VOX_FLOW_STOP.rawValue)
+            }
+            let bytes = len > 0 && data != nil ? Array(UnsafeBufferPointer(start: data, count: len)) : []
+            return o.pushAudio(f, bytes)
+        }
+        api.op_event = { op, json in
+            guard let op else { return Int32(VOX_FLOW_STOP.rawValue) }
+            return HostOperation.from(op).pushEvent(json.string)
+        }
+        api.op_done = { op, json in
+            guard let op else { return }
+            let o = HostOperation.from(op)
+            let result: OperationResult
+            if json.len == 0 {
+                result = OperationResult()
+            } else if let r = try? VoxJSON.decode(OperationResult.self, from: Data(json.bytes)) {
+                result = r
+            } else {
+                o.instance.reportMisbehaviour("sent a final result that is not a JSON object")
+                result = OperationResult()
+            }
+            o.finish(.success(result))
+        }
+        api.op_error = { op, error in
+            guard let op else { return }
+            let o = HostOperation.from(op)
+            guard let error else {
+                o.instance.reportMisbehaviour("reported an error without an error struct")
+                o.finish(.failure(.internalError("the plugin failed without saying why")))
+                return
+            }
+            o.finish(.failure(VoxPluginError(abi: error)))
+        }
+
+        HostHTTPService.install(into: &api)
+        HostTimers.install(into: &api)
+
+        let p = UnsafeMutablePointer<vox_host_api>.allocate(capacity: 1)
+        p.initialize(to: api)
+        return UnsafePointer(p)
+    }()
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The socket API: routes, middleware, and the unix socket it listens on.
+public enum APIServer {
+    public static func router(daemon: VoxDaemon) -> Router<VoxRequestContext> {
+        let router = Router(context: VoxRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        SystemRoutes(daemon: daemon).register(on: router)
+        PluginRoutes(daemon: daemon).register(on: router)
+        CatalogRoutes(daemon: daemon).register(on: router)
+        SpeechRoutes(daemon: daemon).register(on: router)
+        return router
+    }
+
+    /// The Hummingbird application on the daemon's unix socket. The socket
+    /// gets its configured mode once bound (it is created with the umask).
+    public static func application(daemon: VoxDaemon, services: [any Service]) throws -> any Service {
+        let path = daemon.config.resolvedSocketPath
+        try prepareSocketPath(path)
+        APILimits.maxBodyBytes = daemon.config.maxBodyBytes
+        let mode = mode_t(daemon.config.socketMode)
+        let logger = daemon.logger
+        return Application(
+            router: router(daemon: daemon),
+            configuration: .init(address: .unixDomainSocket(path: path), serverName: "voxd/\(VoxDaemon.version)"),
+            services: services,
+            onServerRunning: { _ in
+                chmod(path, mode)
+                logger.info("voxd ready", metadata: ["socket": .string(path), "version": .string(VoxDaemon.version)])
+            },
+            logger: logger
+        )
+    }
+
+    public struct SocketInUse: Error, CustomStringConvertible { public let description: String }
+
+    /// Creates the socket's folder, and removes a stale socket file left by a
+    /// daemon that died, but never one another voxd is serving on.
+    static func prepareSocketPath(_ path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir.isEmpty ? "." : dir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o750])
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+            throw SocketInUse(description: "\(path) exists and is not a socket; remove it or choose another --socket")
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw SocketInUse(description: "socket path \(path) is longer than the \(MemoryLayout.size(ofValue: addr.sun_path) - 1) bytes a unix socket allows")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: bytes) }
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if connected == 0 { throw SocketInUse(description: "another voxd is already serving on \(path)") }
+        unlink(path)
+    }
+}

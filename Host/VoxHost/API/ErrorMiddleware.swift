@@ -1,0 +1,65 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import VoxPluginKit
+
+/// Turns every failure into the one JSON error shape, gives each request an
+/// id (`X-Request-Id`), and logs server-side failures with their details.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = VoxRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let id = request.headers[.xRequestID] ?? context.id
+        var context = context
+        context.logger[metadataKey: "request.id"] = .string(id)
+        do {
+            var response = try await next(request, context)
+            response.headers[.xRequestID] = id
+            return response
+        } catch {
+            let vox = Self.translate(error, request: request)
+            if vox.code == .internal {
+                context.logger.error("request failed", metadata: ["error": .string(String(describing: error)), "path": .string(request.uri.path)])
+            }
+            var response = try vox.response(from: request, context: context)
+            response.headers[.xRequestID] = id
+            return response
+        }
+    }
+
+    static func translate(_ error: Error, request: Request) -> VoxError {
+        switch error {
+        case let e as VoxError: return e
+        case let e as HTTPError:
+            switch e.status {
+            case .notFound: return VoxError(.notFound, "no route \(request.method) \(request.uri.path) (see the README's socket API)")
+            case .contentTooLarge: return VoxError(.invalidRequest, "request body is larger than the limit of \(APILimits.maxBodyBytes) bytes (limits.max_body_bytes)", status: .contentTooLarge)
+            case .methodNotAllowed: return VoxError(.invalidRequest, "\(request.method) is not allowed on \(request.uri.path)", status: .methodNotAllowed)
+            default:
+                return VoxError(e.status.code >= 500 ? .internal : .invalidRequest, e.body ?? e.status.reasonPhrase, status: e.status)
+            }
+        case let e as DecodingError: return VoxError(.invalidRequest, "malformed JSON body: \(Self.describe(e))")
+        case let e as VoxPluginError: return VoxError(e.code, e.message)
+        default: return VoxError(.internal, "internal error (see the daemon's log)")
+        }
+    }
+
+    static func describe(_ e: DecodingError) -> String {
+        func path(_ c: DecodingError.Context) -> String {
+            let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return p.isEmpty ? "" : " at \(p.hasPrefix(".") ? String(p.dropFirst()) : p)"
+        }
+        switch e {
+        case .dataCorrupted(let c): return "not valid JSON\(path(c))"
+        case .keyNotFound(let k, let c): return "missing field \"\(k.stringValue)\"\(path(c))"
+        case .typeMismatch(let t, let c): return "wrong type\(path(c)): expected \(t)"
+        case .valueNotFound(let t, let c): return "null where \(t) is required\(path(c))"
+        @unknown default: return "\(e)"
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = HTTPField.Name("X-Request-Id")!
+}

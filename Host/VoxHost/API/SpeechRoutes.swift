@@ -1,0 +1,47 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import VoxPluginKit
+
+/// `POST /v1/audio/speech`: audio streams to the client as the plugin makes it.
+struct SpeechRoutes {
+    let daemon: VoxDaemon
+
+    func register(on router: Router<VoxRequestContext>) {
+        router.post("/v1/audio/speech") { request, context in
+            let body = try await request.decode(as: SpeechRequest.self, context: context)
+            let started = try await daemon.startSpeech(body)
+            return Self.stream(started, logger: context.logger)
+        }
+    }
+
+    /// Everything that can fail cleanly has failed by now: the head goes out,
+    /// then the chunks. A failure after the first byte can only cut the
+    /// stream short (the chunked body ends without its terminator).
+    static func stream(_ s: StartedSpeech, logger: Logger) -> Response {
+        var headers: HTTPFields = [.contentType: s.output.contentType]
+        headers[HTTPField.Name("X-Vox-Provider")!] = s.provider
+        if let m = s.model { headers[HTTPField.Name("X-Vox-Model")!] = m }
+        if let v = s.voice { headers[HTTPField.Name("X-Vox-Voice")!] = v }
+        if let r = s.output.sampleRate { headers[HTTPField.Name("X-Vox-Sample-Rate")!] = String(r) }
+        let op = s.operation
+        let body = ResponseBody { writer in
+            do {
+                var first = s.firstChunk
+                if case .wav(let rate, let channels) = s.output { first = WAV.header(sampleRate: rate, channels: channels) + first }
+                try await writer.write(ByteBuffer(bytes: first))
+                while let out = try await op.next() {
+                    if case .audio(_, let bytes) = out, !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                }
+                try await writer.finish(nil)
+            } catch {
+                op.cancel()
+                logger.warning("speech stream ended early", metadata: ["provider": .string(s.provider), "error": .string("\(error)")])
+                throw error
+            }
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}

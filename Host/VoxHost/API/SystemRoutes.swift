@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import VoxPluginKit
+
+/// Health, status and reload.
+struct SystemRoutes {
+    let daemon: VoxDaemon
+
+    func register(on router: Router<VoxRequestContext>) {
+        router.get("/v1/health") { _, _ in try await self.health() }
+        router.get("/v1/status") { _, _ in try await self.status() }
+        router.post("/v1/reload") { _, context in
+            try await daemon.admin.require(context, action: "reloading the configuration")
+            do {
+                return try jsonResponse(try await daemon.reload())
+            } catch let e as ConfigErrors {
+                throw VoxError(.invalidRequest, "configuration not applied, nothing changed: \(e.problems.map(\.description).joined(separator: "; "))")
+            }
+        }
+    }
+
+    func health() async throws -> Response {
+        let entries = await daemon.registry.all
+        var counts = ["loaded": 0, "failed": 0, "disabled": 0]
+        for e in entries { counts[PluginView.stateName(e.state), default: 0] += 1 }
+        return try jsonResponse(JSONValue.object([
+            "status": .string("ok"),
+            "version": .string(VoxDaemon.version),
+            "uptime_seconds": .number((daemon.uptime * 1000).rounded() / 1000),
+            "plugins": .object(counts.mapValues { .number(Double($0)) }),
+        ]))
+    }
+
+    func status() async throws -> Response {
+        let entries = await daemon.registry.all
+        let c = daemon.config
+        return try jsonResponse(JSONValue.object([
+            "version": .string(VoxDaemon.version),
+            "abi": .string(PluginView.hostABI),
+            "uptime_seconds": .number((daemon.uptime * 1000).rounded() / 1000),
+            "started_at": .string(ISO8601DateFormatter().string(from: daemon.startedAt)),
+            "pid": .number(Double(getpid())),
+            "socket": .string(c.resolvedSocketPath),
+            "state_dir": .string(c.stateDir),
+            "config_file": daemon.configFile.map(JSONValue.string) ?? .string("(embedded defaults)"),
+            "plugins_dir": .string(c.pluginsDir),
+            "plugins": .array(entries.map { PluginView.json($0, detail: false) }),
+        ]))
+    }
+}

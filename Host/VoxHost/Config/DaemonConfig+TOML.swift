@@ -1,0 +1,91 @@
+import Foundation
+import TOMLKit
+
+extension DaemonConfig {
+    /// Reads etc/voxd.toml. Keys (all optional):
+    ///
+    /// ```toml
+    /// [daemon]
+    /// state_dir = "state"          # socket, store, plugin image copies
+    /// log_level = "info"           # trace | debug | info | notice | warning | error | critical
+    /// [server]
+    /// socket = "voxd.sock"         # relative to state_dir, or absolute
+    /// socket_mode = "0660"         # octal string
+    /// admin_group = "voxadmin"     # members may use admin routes
+    /// [plugins]
+    /// dir = "plugins.d"            # relative to the config file's parent folder's parent, or absolute
+    /// search_path = ["/usr/lib/voxd/plugins"]
+    /// [limits]
+    /// max_body_bytes = 1048576
+    /// max_input_chars = 4096
+    /// stream_buffer_bytes = 262144
+    /// drain_timeout_seconds = 30
+    /// operation_timeout_seconds = 300
+    /// discovery_ttl_seconds = 3600
+    /// [router]
+    /// policy = "priority"
+    /// priority = ["localtts", "examplec"]
+    /// ```
+    ///
+    /// Relative paths in the file are resolved against `base` (the folder the
+    /// daemon runs from). Throws `ConfigErrors` listing every problem.
+    public static func read(file: String, base: String) throws -> DaemonConfig {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ConfigErrors(problems: [ConfigProblem(file: file, reason: "cannot read: \(error.localizedDescription)")])
+        }
+        return try parse(text, file: file, base: base)
+    }
+
+    public static func parse(_ text: String, file: String, base: String) throws -> DaemonConfig {
+        var c = DaemonConfig()
+        var r = TOMLReader(file: file)
+        let root: TOMLTable
+        do { root = try TOMLReader.parse(text, file: file) } catch let p as ConfigProblem { throw ConfigErrors(problems: [p]) }
+        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "router"])
+        func path(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
+
+        if let t = r.table(root, "daemon", prefix: "") {
+            r.rejectUnknown(t, prefix: "daemon", known: ["state_dir", "log_level"])
+            if let v = r.string(t, "state_dir", prefix: "daemon") { c.stateDir = path(v) }
+            if let v = r.string(t, "log_level", prefix: "daemon") {
+                let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+                if levels.contains(v) { c.logLevel = v } else { r.problem("daemon.log_level", "must be one of \(levels.joined(separator: ", ")), not \"\(v)\"") }
+            }
+        }
+        if let t = r.table(root, "server", prefix: "") {
+            r.rejectUnknown(t, prefix: "server", known: ["socket", "socket_mode", "admin_group"])
+            if let v = r.string(t, "socket", prefix: "server") { c.socketPath = v }
+            if let v = r.string(t, "socket_mode", prefix: "server") {
+                if let m = Int(v, radix: 8), (0...0o777).contains(m) { c.socketMode = m } else { r.problem("server.socket_mode", "must be an octal mode like \"0660\", not \"\(v)\"") }
+            }
+            if let v = r.string(t, "admin_group", prefix: "server") {
+                if getgrnam(v) == nil { r.problem("server.admin_group", "no such group \"\(v)\"") } else { c.adminGroup = v }
+            }
+        }
+        if let t = r.table(root, "plugins", prefix: "") {
+            r.rejectUnknown(t, prefix: "plugins", known: ["dir", "search_path"])
+            if let v = r.string(t, "dir", prefix: "plugins") { c.pluginsDir = path(v); c.pluginsDirExplicit = true }
+            if let v = r.strings(t, "search_path", prefix: "plugins") { c.pluginSearchPath = v.map(path) }
+        }
+        if let t = r.table(root, "limits", prefix: "") {
+            r.rejectUnknown(t, prefix: "limits", known: ["max_body_bytes", "max_input_chars", "stream_buffer_bytes",
+                                                       "drain_timeout_seconds", "operation_timeout_seconds", "discovery_ttl_seconds"])
+            if let v = r.int(t, "max_body_bytes", prefix: "limits", range: 1024...(1 << 30)) { c.maxBodyBytes = v }
+            if let v = r.int(t, "max_input_chars", prefix: "limits", range: 1...1_000_000) { c.maxInputChars = v }
+            if let v = r.int(t, "stream_buffer_bytes", prefix: "limits", range: 4096...(1 << 30)) { c.streamBufferBytes = v }
+            if let v = r.double(t, "drain_timeout_seconds", prefix: "limits", range: 0...3600) { c.drainTimeoutSeconds = v }
+            if let v = r.double(t, "operation_timeout_seconds", prefix: "limits", range: 1...86400) { c.operationTimeoutSeconds = v }
+            if let v = r.double(t, "discovery_ttl_seconds", prefix: "limits", range: 0...604800) { c.discoveryTTLSeconds = v }
+        }
+        if let t = r.table(root, "router", prefix: "") {
+            r.rejectUnknown(t, prefix: "router", known: ["policy", "priority"])
+            if let v = r.string(t, "policy", prefix: "router") {
+                if v == "priority" { c.routerPolicy = v } else { r.problem("router.policy", "must be \"priority\" (other policies come with the router), not \"\(v)\"") }
+            }
+            if let v = r.strings(t, "priority", prefix: "router") { c.routerPriority = v }
+        }
+        if !r.problems.isEmpty { throw ConfigErrors(problems: r.problems) }
+        return c
+    }
+}

@@ -1,0 +1,179 @@
+import CVoxPlugin
+import Foundation
+import VoxPluginKit
+
+/// `POST /v1/audio/speech` in the OpenAI request shape.
+public struct SpeechRequest: Decodable, Sendable {
+    public var model: String?
+    public var input: String
+    public var voice: String?
+    public var responseFormat: String?
+    public var speed: Double?
+    public var language: String?
+    public var options: JSONValue?
+
+    enum CodingKeys: String, CodingKey {
+        case model, input, voice, speed, language, options
+        case responseFormat = "response_format"
+    }
+}
+
+/// A started synthesis whose first audio chunk has arrived: everything the
+/// response head needs is known, so errors up to here are still clean JSON.
+public struct StartedSpeech: Sendable {
+    public let provider: String
+    public let model: String?
+    public let voice: String?
+    public let output: SpeechOutputFormat
+    public let firstChunk: [UInt8]
+    public let operation: HostOperation
+}
+
+public enum SpeechOutputFormat: Sendable, Equatable {
+    case wav(sampleRate: Int, channels: Int)
+    case pcm(sampleRate: Int, channels: Int)
+    case passthrough(AudioEncoding)
+
+    public var contentType: String {
+        switch self {
+        case .wav: return "audio/wav"
+        case .pcm: return "audio/pcm"
+        case .passthrough(let e):
+            switch e {
+            case .mp3: return "audio/mpeg"
+            case .opus: return "audio/ogg"
+            case .flac: return "audio/flac"
+            case .aac: return "audio/aac"
+            case .webm: return "audio/webm"
+            case .mulaw: return "audio/basic"
+            default: return "application/octet-stream"
+            }
+        }
+    }
+
+    public var sampleRate: Int? {
+        switch self {
+        case .wav(let r, _), .pcm(let r, _): return r
+        case .passthrough: return nil
+        }
+    }
+}
+
+extension VoxDaemon {
+    static let speedRange = 0.25...4.0
+
+    /// Validates, picks the provider, starts the operation and waits for its
+    /// first audio chunk (or its error).
+    public func startSpeech(_ r: SpeechRequest) async throws -> StartedSpeech {
+        let text = r.input
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw VoxError(.invalidRequest, "input is empty: give the text to speak")
+        }
+        guard text.count <= config.maxInputChars else {
+            throw VoxError(.invalidRequest, "input is \(text.count) characters; the limit is \(config.maxInputChars) (limits.max_input_chars)")
+        }
+        if let s = r.speed, !Self.speedRange.contains(s) {
+            throw VoxError(.invalidRequest, "speed \(s) is outside \(Self.speedRange.lowerBound)…\(Self.speedRange.upperBound)")
+        }
+        let format = (r.responseFormat ?? "wav").lowercased()
+        let requested: AudioEncoding
+        switch format {
+        case "wav", "pcm": requested = .pcmS16LE
+        default:
+            guard let e = AudioEncoding(rawValue: format), ![.pcmS16LE, .pcmF32LE].contains(e) else {
+                throw VoxError(.invalidRequest, "response_format \"\(format)\" is not supported; use wav or pcm, or a format the provider produces (mp3, opus, flac, aac…)")
+            }
+            requested = e
+        }
+        let (instance, model) = try await resolveTTS(r.model)
+        let caps = instance.capabilities
+        if requested != .pcmS16LE, !(caps[.ttsSynthesize]?.formats ?? []).contains(requested) {
+            throw VoxError(.invalidRequest, "\(instance.name) cannot produce \(format); it produces \((caps[.ttsSynthesize]?.formats ?? []).map(\.rawValue).joined(separator: ", ")) (wav and pcm always work for PCM providers)", provider: instance.name)
+        }
+        let voice = r.voice ?? caps.models?.first(where: { $0.id == model })?.defaultVoice ?? caps.defaultVoice
+        let request = SynthesisRequest(model: model, input: text, voice: voice, language: r.language, speed: r.speed,
+                                       format: AudioFormat(encoding: requested), options: r.options)
+        let op: HostOperation
+        do {
+            op = try instance.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(request),
+                                    bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: instance.name)
+        }
+        var servedVoice = voice
+        var servedModel = model
+        do {
+            while let out = try await op.next() {
+                switch out {
+                case .event(let json):
+                    if let v = try? VoxJSON.decode(JSONValue.self, from: Data(json.utf8)), v["type"]?.stringValue == "metadata" {
+                        servedVoice = v["voice"]?.stringValue ?? servedVoice
+                        servedModel = v["model"]?.stringValue ?? servedModel
+                    }
+                case .audio(let f, let bytes):
+                    if bytes.isEmpty { continue }
+                    let output = try outputFormat(requested: format, produced: f, provider: instance.name)
+                    return StartedSpeech(provider: instance.name, model: servedModel, voice: servedVoice, output: output, firstChunk: bytes, operation: op)
+                }
+            }
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: instance.name)
+        } catch {
+            op.cancel()
+            throw error
+        }
+        throw VoxError(.unavailable, "\(instance.name) finished without producing any audio", provider: instance.name, retriable: true)
+    }
+
+    private func outputFormat(requested: String, produced f: AudioFormat, provider: String) throws -> SpeechOutputFormat {
+        switch (requested, f.encoding) {
+        case ("wav", .pcmS16LE): return .wav(sampleRate: f.sampleRate ?? 24000, channels: f.channels ?? 1)
+        case ("pcm", .pcmS16LE): return .pcm(sampleRate: f.sampleRate ?? 24000, channels: f.channels ?? 1)
+        case ("wav", .wav): return .passthrough(.wav)
+        case (let r, let e) where r == e.rawValue: return .passthrough(e)
+        default:
+            throw VoxError(.unsupported, "\(provider) produced \(f.encoding.rawValue) audio, which voxd cannot convert to \(requested)", provider: provider)
+        }
+    }
+
+    /// `provider/model`, a bare provider (its default model), a bare model
+    /// name (the first provider in router order that has it), or nothing
+    /// (the first TTS provider's default model).
+    func resolveTTS(_ model: String?) async throws -> (PluginInstance, String?) {
+        let candidates = await providers(for: .ttsSynthesize)
+        func ttsModels(_ i: PluginInstance) -> [ModelInfo] {
+            (i.capabilities.models ?? []).filter { $0.operations?.contains(.ttsSynthesize) ?? true }
+        }
+        func defaultModel(_ i: PluginInstance) -> String? { i.capabilities.defaultModel ?? ttsModels(i).first?.id }
+        guard let model, !model.isEmpty else {
+            guard let first = candidates.first else { throw VoxError(.unavailable, "no text-to-speech provider is loaded (see GET /v1/plugins)") }
+            return (first, defaultModel(first))
+        }
+        let parts = model.split(separator: "/", maxSplits: 1).map(String.init)
+        let namesAProvider = await registry.entry(model) != nil
+        if parts.count == 2 || namesAProvider {
+            let providerName = parts[0]
+            guard let instance = candidates.first(where: { $0.name == providerName }) else {
+                if let e = await registry.entry(providerName) {
+                    switch e.state {
+                    case .failed(let why): throw VoxError(.unavailable, "provider \(providerName) failed to load: \(why)", provider: providerName)
+                    case .disabled: throw VoxError(.unavailable, "provider \(providerName) is disabled", provider: providerName)
+                    case .loaded: throw VoxError(.invalidRequest, "provider \(providerName) does not synthesize speech", provider: providerName)
+                    }
+                }
+                throw VoxError(.notFound, "no provider named \(providerName); text-to-speech providers: \(candidates.map(\.name).joined(separator: ", "))")
+            }
+            guard parts.count == 2 else { return (instance, defaultModel(instance)) }
+            let known = ttsModels(instance)
+            if !known.isEmpty, !known.contains(where: { $0.id == parts[1] }) {
+                throw VoxError(.notFound, "\(providerName) has no model \(parts[1]); its speech models: \(known.map(\.id).joined(separator: ", "))", provider: providerName)
+            }
+            return (instance, parts[1])
+        }
+        if let instance = candidates.first(where: { ttsModels($0).contains { $0.id == model } }) {
+            return (instance, model)
+        }
+        let all = candidates.flatMap { i in ttsModels(i).map { "\(i.name)/\($0.id)" } }
+        throw VoxError(.notFound, "no provider offers the model \"\(model)\"; available: \(all.joined(separator: ", "))")
+    }
+}

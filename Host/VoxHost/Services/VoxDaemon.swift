@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import VoxPluginKit
+
+/// The daemon as the API sees it: the one way handlers reach the registry,
+/// the catalog and the configuration.
+public final class VoxDaemon: Sendable {
+    public static let version = "0.1.0"
+    public let config: DaemonConfig
+    public let configFile: String?
+    public let registry: PluginRegistry
+    public let catalog: Catalog
+    public let metrics: MetricsStore
+    public let logger: Logger
+    public let startedAt = Date()
+    let admin: AdminPolicy
+
+    public init(config: DaemonConfig, configFile: String?, logger: Logger, binaryDir: String) {
+        self.config = config
+        self.configFile = configFile
+        self.logger = logger
+        metrics = MetricsStore()
+        registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir)
+        catalog = Catalog(ttl: config.discoveryTTLSeconds, bufferBytes: config.streamBufferBytes)
+        admin = AdminPolicy(adminGroup: config.adminGroup)
+    }
+
+    public var uptime: Double { Date().timeIntervalSince(startedAt) }
+
+    /// Loaded instances in router order: `router.priority` first, then by name.
+    public func providers(for op: VoxOperation? = nil) async -> [PluginInstance] {
+        let all = await registry.loaded.filter { op == nil || $0.capabilities.supports(op!) }
+        let rank = Dictionary(config.routerPriority.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        return all.sorted { (rank[$0.name] ?? Int.max, $0.name) < (rank[$1.name] ?? Int.max, $1.name) }
+    }
+
+    /// Reload from plugins.d (SIGHUP and POST /v1/reload).
+    public func reload() async throws -> PluginRegistry.ReloadReport {
+        let report = try await registry.reload()
+        logger.info("reload done", metadata: [
+            "loaded": .string(report.loaded.joined(separator: ",")), "unloaded": .string(report.unloaded.joined(separator: ",")),
+            "reloaded": .string(report.reloaded.joined(separator: ",")), "failed": .string(report.failed.map(\.name).joined(separator: ",")),
+        ])
+        return report
+    }
+}

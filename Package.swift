@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// voxd: the daemon (Host/), the plugin SDK (PluginSDK/), the in-tree plugins
+// (Plugins/), tests and benchmarks. Each plugin is its own dynamic library
+// product, loaded by the daemon with dlopen through PluginSDK/CVoxPlugin.
+let package = Package(
+    name: "voxd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "voxd", targets: ["voxd"]),
+        .executable(name: "voxctl", targets: ["voxctl"]),
+        .library(name: "VoxPluginKit", targets: ["VoxPluginKit"]),
+        .library(name: "CVoxPlugin", targets: ["CVoxPlugin"]),
+        // Plugins: libvox_<name>.so, found by voxd next to its own binary.
+        .library(name: "vox_localtts", type: .dynamic, targets: ["LocalTTS"]),
+        .library(name: "vox_examplec", type: .dynamic, targets: ["ExampleC"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // The C ABI: one header, the contract with third-party plugins.
+        .target(name: "CVoxPlugin", path: "PluginSDK/CVoxPlugin"),
+        .target(name: "VoxPluginKit", dependencies: ["CVoxPlugin"], path: "PluginSDK/VoxPluginKit"),
+
+        .target(
+            name: "VoxHost",
+            dependencies: [
+                "CVoxPlugin",
+                "VoxPluginKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Host/VoxHost"
+        ),
+        .executableTarget(
+            name: "voxd",
+            dependencies: ["VoxHost", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Host/voxd"
+        ),
+        .executableTarget(
+            name: "voxctl",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Host/voxctl"
+        ),
+
+        // espeak-ng, linked into LocalTTS (libespeak-ng-dev).
+        .systemLibrary(name: "CEspeakNG", path: "Plugins/CEspeakNG", providers: [.apt(["libespeak-ng-dev"])]),
+        .target(name: "LocalTTS", dependencies: ["VoxPluginKit", "CEspeakNG"], path: "Plugins/LocalTTS"),
+        // Plain C, written from the header alone (its own copy of nothing else).
+        .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC"),
+
+        .testTarget(name: "VoxHostTests", dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin"], path: "Tests/VoxHostTests"),
+        .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
+
+        .executableTarget(name: "VoxBench", dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", .product(name: "Hummingbird", package: "hummingbird")], path: "bench/VoxBench"),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,246 @@
+import CVoxPlugin
+import Foundation
+
+/// Outbound HTTP through the host's services table. The host owns the
+/// connection pool, TLS, proxies and timeouts; the plugin just asks.
+public struct HostHTTP: @unchecked Sendable {
+    let host: UnsafePointer<vox_host_api>
+    let hp: OpaquePointer
+
+    /// Sends a request and returns once the response head has arrived. The
+    /// body streams from `response.body`; cancelling the calling task (or
+    /// dropping the body unread) closes the connection.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard let start = host.pointee.http_start else { throw VoxPluginError.unsupported("the host offers no HTTP service") }
+        let exchange = HTTPExchange(host: host)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (head: CheckedContinuation<HTTPResponse, Error>) in
+                exchange.setHead(head)
+                var error = vox_type_error()
+                error.struct_size = UInt32(MemoryLayout<vox_type_error>.size)
+                let handle = request.withABI { req in
+                    withUnsafePointer(to: HTTPExchange.callbacks) { cb in
+                        start(hp, req, cb, Unmanaged.passRetained(exchange).toOpaque(), &error)
+                    }
+                }
+                if let handle {
+                    exchange.attach(handle)
+                } else {
+                    Unmanaged.passUnretained(exchange).release() // no callback will come
+                    exchange.failHead(VoxPluginError(abi: &error))
+                }
+            }
+        } onCancel: {
+            exchange.cancel()
+        }
+    }
+}
+
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    public var connectTimeoutMs: UInt32 = 0
+    public var firstByteTimeoutMs: UInt32 = 0
+    public var idleTimeoutMs: UInt32 = 0
+    public var totalTimeoutMs: UInt32 = 0
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body
+    }
+
+    func withABI<R>(_ body: (UnsafePointer<vox_type_http_request>) -> R) -> R {
+        // Keep every string alive in one contiguous arena for the call.
+        let strings = [method, url] + headers.flatMap { [$0.0, $0.1] }
+        let bodyBytes = self.body
+        return strings.withUTF8Arena { strs in
+            bodyBytes.withUnsafeBytes { b in
+                let headerStrs = Array(strs.dropFirst(2))
+                return headerStrs.withUnsafeBufferPointer { hs in
+                    var req = vox_type_http_request()
+                    req.struct_size = UInt32(MemoryLayout<vox_type_http_request>.size)
+                    req.method = strs[0]
+                    req.url = strs[1]
+                    req.headers = hs.baseAddress
+                    req.header_count = headers.count
+                    req.body = vox_type_str(ptr: b.baseAddress?.assumingMemoryBound(to: CChar.self), len: b.count)
+                    req.connect_timeout_ms = connectTimeoutMs
+                    req.first_byte_timeout_ms = firstByteTimeoutMs
+                    req.idle_timeout_ms = idleTimeoutMs
+                    req.total_timeout_ms = totalTimeoutMs
+                    return body(&req)
+                }
+            }
+        }
+    }
+}
+
+extension Array where Element == String {
+    /// Calls body with vox_type_strs pointing into one buffer holding all strings.
+    fileprivate func withUTF8Arena<R>(_ body: ([vox_type_str]) -> R) -> R {
+        let bytes: [UInt8] = self.flatMap { [UInt8]($0.utf8) }
+        return bytes.withUnsafeBufferPointer { buf in
+            var offset = 0
+            var strs: [vox_type_str] = []
+            strs.reserveCapacity(count)
+            for s in self {
+                let n = s.utf8.count
+                strs.append(vox_type_str(ptr: buf.baseAddress.map { UnsafeRawPointer($0 + offset).assumingMemoryBound(to: CChar.self) }, len: n))
+                offset += n
+            }
+            return body(strs)
+        }
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: HTTPBody
+
+    /// The first value of a header, case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+
+    /// Collects the whole body, refusing more than `limit` bytes.
+    public func collect(limit: Int = 64 << 20) async throws -> [UInt8] {
+        var out: [UInt8] = []
+        for try await chunk in body {
+            out += chunk
+            if out.count > limit { body.exchange.cancel(); throw VoxPluginError.unavailable("response body over \(limit) bytes") }
+        }
+        return out
+    }
+}
+
+/// The response body as an async sequence of chunks. Back-pressure: when
+/// more than a few chunks wait unread, the host is told to pause.
+public struct HTTPBody: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+    let exchange: HTTPExchange
+    public func makeAsyncIterator() -> Iterator { Iterator(exchange: exchange) }
+    public struct Iterator: AsyncIteratorProtocol {
+        let exchange: HTTPExchange
+        public mutating func next() async throws -> [UInt8]? { try await exchange.next() }
+    }
+}
+
+/// State of one exchange, shared between the host's callbacks and the reader.
+final class HTTPExchange: @unchecked Sendable {
+    private let host: UnsafePointer<vox_host_api>
+    private let lock = NSLock()
+    private var handle: OpaquePointer?
+    private var completed = false
+    private var released = false
+    private var head: CheckedContinuation<HTTPResponse, Error>?
+    private var chunks: [[UInt8]] = []
+    private var end: Result<Void, Error>?
+    private var reader: CheckedContinuation<[UInt8]?, Error>?
+    private var paused = false
+    private static let highWater = 16
+
+    init(host: UnsafePointer<vox_host_api>) { self.host = host }
+
+    static let callbacks: vox_type_http_callbacks = {
+        var cb = vox_type_http_callbacks()
+        cb.struct_size = UInt32(MemoryLayout<vox_type_http_callbacks>.size)
+        cb.on_response = { user, status, headers, count in
+            let ex = Unmanaged<HTTPExchange>.fromOpaque(user!).takeUnretainedValue()
+            var hs: [(String, String)] = []
+            if let headers {
+                for i in 0..<count { hs.append((headers[2 * i].string, headers[2 * i + 1].string)) }
+            }
+            ex.gotHead(status: Int(status), headers: hs)
+        }
+        cb.on_body = { user, data, len in
+            let ex = Unmanaged<HTTPExchange>.fromOpaque(user!).takeUnretainedValue()
+            return ex.gotBody(len > 0 && data != nil ? Array(UnsafeBufferPointer(start: data, count: len)) : [])
+        }
+        cb.on_complete = { user, error in
+            let ex = Unmanaged<HTTPExchange>.fromOpaque(user!).takeRetainedValue()
+            ex.complete(error.map { VoxPluginError(abi: $0) })
+        }
+        return cb
+    }()
+
+    func setHead(_ c: CheckedContinuation<HTTPResponse, Error>) { lock.withLock { head = c } }
+
+    func attach(_ h: OpaquePointer) {
+        let releaseNow: Bool = lock.withLock {
+            handle = h
+            return completed && !released ? { released = true; return true }() : false
+        }
+        if releaseNow { host.pointee.http_release?(h) }
+    }
+
+    func failHead(_ e: Error) {
+        let h = lock.withLock { () -> CheckedContinuation<HTTPResponse, Error>? in defer { head = nil }; return head }
+        h?.resume(throwing: e)
+    }
+
+    private func gotHead(status: Int, headers: [(String, String)]) {
+        let h = lock.withLock { () -> CheckedContinuation<HTTPResponse, Error>? in defer { head = nil }; return head }
+        h?.resume(returning: HTTPResponse(status: status, headers: headers, body: HTTPBody(exchange: self)))
+    }
+
+    private func gotBody(_ bytes: [UInt8]) -> Int32 {
+        let (r, flow): (CheckedContinuation<[UInt8]?, Error>?, UInt32) = lock.withLock {
+            if let r = reader { reader = nil; return (r, VOX_FLOW_CONTINUE.rawValue) }
+            chunks.append(bytes)
+            if chunks.count >= Self.highWater { paused = true; return (nil, VOX_FLOW_PAUSE.rawValue) }
+            return (nil, VOX_FLOW_CONTINUE.rawValue)
+        }
+        r?.resume(returning: bytes)
+        return Int32(flow)
+    }
+
+    private func complete(_ error: VoxPluginError?) {
+        let (h, r, handleToRelease): (CheckedContinuation<HTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?) = lock.withLock {
+            completed = true
+            end = error.map { .failure($0) } ?? .success(())
+            defer { head = nil; reader = nil }
+            var rel: OpaquePointer?
+            if let handle, !released { released = true; rel = handle }
+            return (head, reader, rel)
+        }
+        if let h { h.resume(throwing: error ?? VoxPluginError.unavailable("connection closed before a response")) }
+        if let r {
+            if let error { r.resume(throwing: error) } else { r.resume(returning: nil) }
+        }
+        if let handleToRelease { host.pointee.http_release?(handleToRelease) }
+    }
+
+    func next() async throws -> [UInt8]? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<[UInt8]?, Error>) in
+                enum Step { case chunk([UInt8], resume: OpaquePointer?), end(Result<Void, Error>), wait }
+                let step: Step = lock.withLock {
+                    if !chunks.isEmpty {
+                        let first = chunks.removeFirst()
+                        var resumeHandle: OpaquePointer?
+                        if paused, chunks.count < Self.highWater / 2, !completed { paused = false; resumeHandle = handle }
+                        return .chunk(first, resume: resumeHandle)
+                    }
+                    if let end { return .end(end) }
+                    reader = c
+                    return .wait
+                }
+                switch step {
+                case .chunk(let bytes, let h):
+                    if let h { host.pointee.http_resume?(h) }
+                    c.resume(returning: bytes)
+                case .end(.success): c.resume(returning: nil)
+                case .end(.failure(let e)): c.resume(throwing: e)
+                case .wait: break
+                }
+            }
+        } onCancel: { self.cancel() }
+    }
+
+    func cancel() {
+        let h: OpaquePointer? = lock.withLock { completed ? nil : handle }
+        if let h { host.pointee.http_cancel?(h) }
+    }
+}

@@ -1,0 +1,176 @@
+import CVoxPlugin
+import Foundation
+
+/// One running operation on the plugin side: the bridge between a Swift task
+/// and the host's op_* functions. Its state machine guarantees the ABI's
+/// promises: exactly one final callback, nothing after it, pause/resume
+/// without lost wake-ups, and cancel at any point.
+final class OperationBox: @unchecked Sendable {
+    private let host: UnsafePointer<vox_host_api>
+    private let hostOp: OpaquePointer
+    private let lock = NSLock()
+    private var finished = false
+    private var cancelled = false
+    private var resumePending = false
+    private var pausedWaiter: CheckedContinuation<Void, Error>?
+    private var task: Task<Void, Never>?
+    private var inputContinuation: AsyncStream<AudioData>.Continuation?
+    let input: AsyncStream<AudioData>?
+
+    init(host: UnsafePointer<vox_host_api>, hostOp: OpaquePointer, streamingInput: Bool) {
+        self.host = host
+        self.hostOp = hostOp
+        if streamingInput {
+            var cont: AsyncStream<AudioData>.Continuation!
+            input = AsyncStream(bufferingPolicy: .unbounded) { cont = $0 }
+            inputContinuation = cont
+        } else {
+            input = nil
+        }
+    }
+
+    /// Starts the work; its outcome becomes the single final callback.
+    func start(_ work: @escaping @Sendable (OperationBox) async throws -> OperationResult) {
+        let t = Task.detached { [self] in
+            let outcome: Result<OperationResult, VoxPluginError>
+            do { outcome = .success(try await work(self)) } catch { outcome = .failure(VoxPluginError.from(error)) }
+            self.finish(outcome)
+        }
+        lock.withLock { task = t }
+    }
+
+    var isCancelled: Bool { lock.withLock { cancelled } }
+
+    func cancel() {
+        let (waiter, t, input): (CheckedContinuation<Void, Error>?, Task<Void, Never>?, AsyncStream<AudioData>.Continuation?) = lock.withLock {
+            cancelled = true
+            defer { pausedWaiter = nil }
+            return (pausedWaiter, task, inputContinuation)
+        }
+        waiter?.resume(throwing: CancellationError())
+        input?.finish()
+        t?.cancel()
+    }
+
+    func resume() {
+        let waiter: CheckedContinuation<Void, Error>? = lock.withLock {
+            if let w = pausedWaiter { pausedWaiter = nil; return w }
+            resumePending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    func push(_ chunk: AudioData) -> Bool {
+        guard let c = lock.withLock({ finished ? nil : inputContinuation }) else { return false }
+        if case .terminated = c.yield(chunk) { return false }
+        return true
+    }
+
+    func finishInput() -> Bool {
+        guard let c = lock.withLock({ finished ? nil : inputContinuation }) else { return false }
+        c.finish()
+        return true
+    }
+
+    /// Applies a flow answer from the host: returns when producing may go on.
+    func honour(_ flow: Int32) async throws {
+        switch UInt32(bitPattern: flow) {
+        case VOX_FLOW_CONTINUE.rawValue: return
+        case VOX_FLOW_PAUSE.rawValue:
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+                let action: (resumeNow: Bool, fail: Bool) = lock.withLock {
+                    if cancelled { return (false, true) }
+                    if resumePending { resumePending = false; return (true, false) }
+                    pausedWaiter = c
+                    return (false, false)
+                }
+                if action.fail { c.resume(throwing: CancellationError()) } else if action.resumeNow { c.resume() }
+            }
+        default:
+            throw CancellationError()
+        }
+    }
+
+    /// Hands one chunk to the host; returns its flow answer for `honour`.
+    func sendAudio(_ bytes: UnsafeRawBufferPointer, format: AudioFormat) -> Int32 {
+        if isCancelled { return Int32(VOX_FLOW_STOP.rawValue) }
+        var f = format.abi
+        return host.pointee.op_audio?(hostOp, &f, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+            ?? Int32(VOX_FLOW_CONTINUE.rawValue)
+    }
+
+    func emitEvent(_ json: String) async throws {
+        if isCancelled { throw CancellationError() }
+        let flow = withVoxStr(json) { host.pointee.op_event?(hostOp, $0) } ?? Int32(VOX_FLOW_CONTINUE.rawValue)
+        try await honour(flow)
+    }
+
+    private func finish(_ outcome: Result<OperationResult, VoxPluginError>) {
+        let first: Bool = lock.withLock {
+            if finished { return false }
+            finished = true
+            task = nil
+            return true
+        }
+        guard first else { return }
+        inputContinuation?.finish()
+        switch outcome {
+        case .success(let result):
+            withVoxStr(VoxJSON.string(result)) { host.pointee.op_done?(hostOp, $0) }
+        case .failure(var error):
+            if isCancelled, error.code == .internal { error = .cancelled } // e.g. a URL error from a cut request
+            var e = vox_type_error()
+            error.fill(&e)
+            host.pointee.op_error?(hostOp, &e)
+        }
+    }
+}
+
+/// Where a synthesis writes its audio. Each write is one chunk for the host
+/// (20–100 ms is a good size); it waits while the consumer is behind and
+/// throws CancellationError once the operation is cancelled.
+public struct AudioOutput: Sendable {
+    let box: OperationBox
+
+    public func write(_ bytes: UnsafeRawBufferPointer, format: AudioFormat) async throws {
+        try await box.honour(box.sendAudio(bytes, format: format))
+    }
+
+    public func write(_ bytes: [UInt8], format: AudioFormat) async throws {
+        try await box.honour(bytes.withUnsafeBytes { box.sendAudio($0, format: format) })
+    }
+
+    /// Mono or interleaved signed 16-bit samples.
+    public func write(samples: [Int16], sampleRate: Int, channels: Int = 1) async throws {
+        let format = AudioFormat(encoding: .pcmS16LE, sampleRate: sampleRate, channels: channels)
+        try await box.honour(samples.withUnsafeBytes { box.sendAudio($0, format: format) })
+    }
+
+    /// Tells the host which model and voice actually served the request.
+    public func metadata(model: String?, voice: String?) async throws {
+        var o: [String: JSONValue] = ["type": .string("metadata")]
+        if let model { o["model"] = .string(model) }
+        if let voice { o["voice"] = .string(voice) }
+        try await box.emitEvent(VoxJSON.string(JSONValue.object(o)))
+    }
+
+    public var isCancelled: Bool { box.isCancelled }
+}
+
+/// Where an operation writes its JSON events (deltas, transcripts…).
+public struct EventOutput: Sendable {
+    let box: OperationBox
+
+    public func emit(_ event: JSONValue) async throws {
+        try await box.emitEvent(VoxJSON.string(event))
+    }
+
+    public func emit<T: Encodable>(_ event: T) async throws {
+        try await box.emitEvent(VoxJSON.string(event))
+    }
+}
+
+/// Audio pushed by the host into a streaming operation; ends at finish_input
+/// or cancel.
+public typealias AudioInputStream = AsyncStream<AudioData>
