@@ -63,9 +63,14 @@ let package = Package(
         .systemLibrary(name: "CEspeakNG", path: "Plugins/CEspeakNG", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "LocalTTS", dependencies: ["VoxPluginKit", "CEspeakNG"], path: "Plugins/LocalTTS"),
         // Plain C, written from the header alone (its own copy of nothing else).
-        .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC"),
+        .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC", exclude: ["README.md"],
+                linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]),
 
-        .testTarget(name: "VoxHostTests", dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin"], path: "Tests/VoxHostTests"),
+        .testTarget(
+            name: "VoxHostTests",
+            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/VoxHostTests"
+        ),
         .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
 
         .executableTarget(name: "VoxBench", dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", .product(name: "Hummingbird", package: "hummingbird")], path: "bench/VoxBench"),

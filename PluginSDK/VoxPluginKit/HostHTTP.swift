@@ -10,11 +10,11 @@ public struct HostHTTP: @unchecked Sendable {
     /// Sends a request and returns once the response head has arrived. The
     /// body streams from `response.body`; cancelling the calling task (or
     /// dropping the body unread) closes the connection.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: VoxHTTPRequest) async throws -> VoxHTTPResponse {
         guard let start = host.pointee.http_start else { throw VoxPluginError.unsupported("the host offers no HTTP service") }
         let exchange = HTTPExchange(host: host)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (head: CheckedContinuation<HTTPResponse, Error>) in
+            try await withCheckedThrowingContinuation { (head: CheckedContinuation<VoxHTTPResponse, Error>) in
                 exchange.setHead(head)
                 var error = vox_type_error()
                 error.struct_size = UInt32(MemoryLayout<vox_type_error>.size)
@@ -36,7 +36,7 @@ public struct HostHTTP: @unchecked Sendable {
     }
 }
 
-public struct HTTPRequest: Sendable {
+public struct VoxHTTPRequest: Sendable {
     public var method: String
     public var url: String
     public var headers: [(String, String)]
@@ -94,10 +94,10 @@ extension Array where Element == String {
     }
 }
 
-public struct HTTPResponse: Sendable {
+public struct VoxHTTPResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
-    public var body: HTTPBody
+    public var body: VoxHTTPBody
 
     /// The first value of a header, case-insensitively.
     public func header(_ name: String) -> String? {
@@ -117,7 +117,7 @@ public struct HTTPResponse: Sendable {
 
 /// The response body as an async sequence of chunks. Back-pressure: when
 /// more than a few chunks wait unread, the host is told to pause.
-public struct HTTPBody: AsyncSequence, Sendable {
+public struct VoxHTTPBody: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     let exchange: HTTPExchange
     public func makeAsyncIterator() -> Iterator { Iterator(exchange: exchange) }
@@ -134,7 +134,7 @@ final class HTTPExchange: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var completed = false
     private var released = false
-    private var head: CheckedContinuation<HTTPResponse, Error>?
+    private var head: CheckedContinuation<VoxHTTPResponse, Error>?
     private var chunks: [[UInt8]] = []
     private var end: Result<Void, Error>?
     private var reader: CheckedContinuation<[UInt8]?, Error>?
@@ -165,7 +165,7 @@ final class HTTPExchange: @unchecked Sendable {
         return cb
     }()
 
-    func setHead(_ c: CheckedContinuation<HTTPResponse, Error>) { lock.withLock { head = c } }
+    func setHead(_ c: CheckedContinuation<VoxHTTPResponse, Error>) { lock.withLock { head = c } }
 
     func attach(_ h: OpaquePointer) {
         let releaseNow: Bool = lock.withLock {
@@ -176,13 +176,13 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     func failHead(_ e: Error) {
-        let h = lock.withLock { () -> CheckedContinuation<HTTPResponse, Error>? in defer { head = nil }; return head }
+        let h = lock.withLock { () -> CheckedContinuation<VoxHTTPResponse, Error>? in defer { head = nil }; return head }
         h?.resume(throwing: e)
     }
 
     private func gotHead(status: Int, headers: [(String, String)]) {
-        let h = lock.withLock { () -> CheckedContinuation<HTTPResponse, Error>? in defer { head = nil }; return head }
-        h?.resume(returning: HTTPResponse(status: status, headers: headers, body: HTTPBody(exchange: self)))
+        let h = lock.withLock { () -> CheckedContinuation<VoxHTTPResponse, Error>? in defer { head = nil }; return head }
+        h?.resume(returning: VoxHTTPResponse(status: status, headers: headers, body: VoxHTTPBody(exchange: self)))
     }
 
     private func gotBody(_ bytes: [UInt8]) -> Int32 {
@@ -197,7 +197,7 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     private func complete(_ error: VoxPluginError?) {
-        let (h, r, handleToRelease): (CheckedContinuation<HTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?) = lock.withLock {
+        let (h, r, handleToRelease): (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?) = lock.withLock {
             completed = true
             end = error.map { .failure($0) } ?? .success(())
             defer { head = nil; reader = nil }

@@ -8,7 +8,7 @@ import Foundation
 final class OperationBox: @unchecked Sendable {
     private let host: UnsafePointer<vox_host_api>
     private let hostOp: OpaquePointer
-    private let lock = NSLock()
+    private let lock = NSCondition() // also wakes blocking producers (writeBlocking)
     private var finished = false
     private var cancelled = false
     private var resumePending = false
@@ -44,6 +44,7 @@ final class OperationBox: @unchecked Sendable {
     func cancel() {
         let (waiter, t, input): (CheckedContinuation<Void, Error>?, Task<Void, Never>?, AsyncStream<AudioData>.Continuation?) = lock.withLock {
             cancelled = true
+            lock.broadcast()
             defer { pausedWaiter = nil }
             return (pausedWaiter, task, inputContinuation)
         }
@@ -54,11 +55,27 @@ final class OperationBox: @unchecked Sendable {
 
     func resume() {
         let waiter: CheckedContinuation<Void, Error>? = lock.withLock {
+            lock.broadcast()
             if let w = pausedWaiter { pausedWaiter = nil; return w }
             resumePending = true
             return nil
         }
         waiter?.resume()
+    }
+
+    /// The blocking twin of `honour`, for producers on their own threads:
+    /// returns false when the operation is over (cancelled or stopped).
+    func honourBlocking(_ flow: Int32) -> Bool {
+        switch UInt32(bitPattern: flow) {
+        case VOX_FLOW_CONTINUE.rawValue: return true
+        case VOX_FLOW_PAUSE.rawValue:
+            lock.lock()
+            defer { lock.unlock() }
+            while !resumePending && !cancelled { lock.wait() }
+            resumePending = false
+            return !cancelled
+        default: return false
+        }
     }
 
     func push(_ chunk: AudioData) -> Bool {
@@ -145,6 +162,15 @@ public struct AudioOutput: Sendable {
     public func write(samples: [Int16], sampleRate: Int, channels: Int = 1) async throws {
         let format = AudioFormat(encoding: .pcmS16LE, sampleRate: sampleRate, channels: channels)
         try await box.honour(samples.withUnsafeBytes { box.sendAudio($0, format: format) })
+    }
+
+    /// For producers that run on their own thread (a C engine's callback):
+    /// hands one chunk to the host and blocks while the consumer is behind.
+    /// Returns false once the operation is cancelled: stop producing then.
+    /// Never call it from a Swift concurrency task.
+    public func writeBlocking(samples: UnsafeBufferPointer<Int16>, sampleRate: Int, channels: Int = 1) -> Bool {
+        let format = AudioFormat(encoding: .pcmS16LE, sampleRate: sampleRate, channels: channels)
+        return box.honourBlocking(box.sendAudio(UnsafeRawBufferPointer(samples), format: format))
     }
 
     /// Tells the host which model and voice actually served the request.

@@ -34,17 +34,22 @@ public final class HostOperation: @unchecked Sendable {
     private var releaseDone = false
     private var timeoutItem: DispatchWorkItem?
 
+    /// Live operations by the handle their plugin holds.
+    static let handles = HandleTable<HostOperation>()
+    /// The handle handed to the plugin (`vox_host_op *`): valid until op_release.
+    private(set) var hostOpPointer: OpaquePointer!
+
     init(kind: vox_type_op_kind, instance: PluginInstance, bufferBytes: Int) {
         self.kind = kind
         self.instance = instance
         self.highWater = bufferBytes
+        hostOpPointer = Self.handles.insert(self)
     }
 
-    /// The pointer handed to the plugin; retains self until op_release.
-    var hostOpPointer: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
-
-    static func from(_ p: OpaquePointer) -> HostOperation {
-        Unmanaged<HostOperation>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    /// The operation behind a plugin's handle; nil for a stale one, which
+    /// only a plugin that breaks the ABI presents.
+    static func from(_ p: OpaquePointer) -> HostOperation? {
+        handles.lookup(p)
     }
 
     // MARK: plugin side (any thread)
@@ -136,7 +141,7 @@ public final class HostOperation: @unchecked Sendable {
         let op = lock.withLock { pluginOp }
         if let op { instance.release(op) }
         instance.operationEnded(self)
-        Unmanaged.passUnretained(self).release() // balances the retain in PluginInstance.start
+        Self.handles.remove(hostOpPointer)
     }
 
     /// The next output; nil after a successful end (see `result`). Throws the

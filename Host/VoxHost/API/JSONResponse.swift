@@ -27,3 +27,13 @@ extension Request {
         }
     }
 }
+
+extension Request {
+    /// Decodes a JSON body of at most `limits.max_body_bytes`, with errors
+    /// that name the field (our coder, not the framework's generic message).
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: VoxRequestContext) async throws -> T {
+        let buffer = try await body.collect(upTo: context.maxUploadSize)
+        guard buffer.readableBytes > 0 else { throw VoxError(.invalidRequest, "the request needs a JSON body") }
+        return try VoxJSON.decode(type, from: Data(buffer.readableBytesView))
+    }
+}

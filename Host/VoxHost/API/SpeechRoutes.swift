@@ -11,7 +11,7 @@ struct SpeechRoutes {
 
     func register(on router: Router<VoxRequestContext>) {
         router.post("/v1/audio/speech") { request, context in
-            let body = try await request.decode(as: SpeechRequest.self, context: context)
+            let body = try await request.decodeJSON(SpeechRequest.self, context: context)
             let started = try await daemon.startSpeech(body)
             return Self.stream(started, logger: context.logger)
         }

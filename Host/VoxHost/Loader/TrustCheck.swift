@@ -20,19 +20,20 @@ enum TrustCheck {
             return try check(resolved)
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw Failure(description: "\(path): not a regular file") }
-        try checkOwnerAndMode(st, what: "file", path: path)
+        try checkOwnerAndMode(st, what: "file", path: path, plugin: path)
         let dir = (path as NSString).deletingLastPathComponent
         var dst = stat()
         guard stat(dir.isEmpty ? "." : dir, &dst) == 0 else { throw Failure(description: "\(dir): \(String(cString: strerror(errno)))") }
-        try checkOwnerAndMode(dst, what: "folder", path: dir)
+        try checkOwnerAndMode(dst, what: "folder", path: dir, plugin: path)
     }
 
-    private static func checkOwnerAndMode(_ st: stat, what: String, path: String) throws {
+    private static func checkOwnerAndMode(_ st: stat, what: String, path: String, plugin: String) throws {
+        let prefix = what == "folder" ? "\(plugin): " : ""
         if st.st_mode & (S_IWGRP | S_IWOTH) != 0 {
-            throw Failure(description: "\(what) \(path) is writable by \(st.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(st.st_mode & 0o777, radix: 8))); refusing to load code anyone else can change (chmod go-w)")
+            throw Failure(description: "\(prefix)\(what) \(path) is writable by \(st.st_mode & S_IWOTH != 0 ? "others" : "its group") (mode \(String(st.st_mode & 0o777, radix: 8))); refusing to load code anyone else can change (chmod go-w)")
         }
         if st.st_uid != 0 && st.st_uid != getuid() {
-            throw Failure(description: "\(what) \(path) is owned by uid \(st.st_uid), neither root nor voxd's uid \(getuid())")
+            throw Failure(description: "\(prefix)\(what) \(path) is owned by uid \(st.st_uid), neither root nor voxd's uid \(getuid())")
         }
     }
 

@@ -61,7 +61,6 @@ public final class PluginInstance: @unchecked Sendable {
             inFlight += 1
         }
         let op = HostOperation(kind: kind, instance: self, bufferBytes: bufferBytes)
-        _ = Unmanaged.passRetained(op) // released after op_release (HostOperation.releasePluginOp)
         var err = vox_type_error()
         err.struct_size = UInt32(MemoryLayout<vox_type_error>.size)
         var out: OpaquePointer?
@@ -79,7 +78,7 @@ public final class PluginInstance: @unchecked Sendable {
             }
         }
         guard rc == 0, let started = out else {
-            Unmanaged.passUnretained(op).release()
+            HostOperation.handles.remove(op.hostOpPointer)
             operationEnded(nil)
             if rc == 0 {
                 reportMisbehaviour("op_start returned OK without an operation handle")

@@ -21,6 +21,11 @@
  *   that crosses the boundary begins with `uint32_t struct_size` set by the
  *   side that fills it; a reader touches a field only if struct_size covers
  *   it (use VOX_HAS_FIELD). Fields are never inserted, reordered or removed.
+ *   Sizes: structs the host passes may be LARGER than the plugin's header
+ *   knows (a newer host): read the prefix you know. The descriptor and the
+ *   vtable a plugin returns must not be larger than the host's (they cannot
+ *   be, when the plugin's minor is not newer); the host refuses them.
+ *   Every slot of vox_host_api up to the host's minor is non-NULL.
  *
  * DATA
  *   Control data (settings, requests, capabilities, discovery results,
@@ -171,7 +176,8 @@ typedef enum vox_type_flow {
                               operation (HTTP stream) until the host calls op_resume
                               (http_resume is the plugin's side of the same deal) */
     VOX_FLOW_STOP = 2      /* the operation is finished or cancelled: stop, then
-                              report your final callback */
+                              make your final call (op_error with
+                              VOX_ERR_CANCELLED) */
 } vox_type_flow;
 
 /* Log levels for vox_host_api.log. */
@@ -361,12 +367,21 @@ typedef struct vox_plugin_vtable {
     void (*op_cancel)(vox_plugin_op *op);
 
     /* REQUIRED. The host is done with the handle: called exactly once, after
-     * the final callback has been delivered. Free the operation here. */
+     * the final callback has returned to the host. Never from inside that
+     * callback, and never from a thread the plugin created, but possibly
+     * while the plugin's thread is still unwinding from its final call: if
+     * that thread touches the operation afterwards, join it (or otherwise
+     * synchronise) here, then free the operation. After op_release the host
+     * makes no other call with this handle (no op_cancel, op_resume, op_push). */
     void (*op_release)(vox_plugin_op *op);
 
     /* OPTIONAL (NULL if the plugin never honours VOX_FLOW_PAUSE; the host then
-     * stops reading it and fails operations that overrun its buffer limit).
-     * Resumes an operation paused by a data callback's VOX_FLOW_PAUSE. */
+     * fails operations that overrun 8x its buffer limit).
+     * Resumes an operation paused by a data callback's VOX_FLOW_PAUSE. It may
+     * arrive on another thread BEFORE the op_audio/op_event call that returned
+     * PAUSE has returned, and resumes may be spurious: count resumes (or keep
+     * a "resume pending" flag set under your lock) rather than setting
+     * "paused" after the call returns, or you may sleep forever. */
     void (*op_resume)(vox_plugin_op *op);
 
     /* REQUIRED if capabilities declare "stt.stream". Appends input audio to

@@ -6,6 +6,7 @@ import UnixSignals
 import VoxHost
 
 /// voxd: hosts voice-AI provider plugins and serves them on a unix socket.
+@main
 struct Voxd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "voxd",
@@ -184,4 +185,4 @@ struct ReloadOnHangup: Service {
     }
 }
 
-Voxd.main()
+

@@ -1,0 +1,44 @@
+# voxd — the two commands: `make demo` (see it work) and `make test` (all tests).
+# Both start by installing the Debian packages the build needs, if missing.
+
+SWIFT ?= swift
+APT_PACKAGES := libespeak-ng-dev espeak-ng-data libsqlite3-dev libcurl4-openssl-dev libssl-dev curl
+RELEASE_BIN := .build/release
+DEBUG_BIN := .build/debug
+
+.PHONY: demo test run bench deps build build-debug clean check-config
+
+demo: deps build
+	scripts/demo.sh $(RELEASE_BIN)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+run: deps build
+	$(RELEASE_BIN)/voxd
+
+check-config: build
+	$(RELEASE_BIN)/voxd --check-config
+
+bench: deps
+	$(SWIFT) build -c release
+	$(RELEASE_BIN)/VoxBench
+
+build:
+	$(SWIFT) build -c release
+
+build-debug:
+	$(SWIFT) build
+
+# Installs what is missing (root, or sudo when available).
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+clean:
+	rm -rf .build

@@ -1,0 +1,3 @@
+/* espeak-ng's synthesis API (libespeak-ng-dev). */
+#include <espeak-ng/speak_lib.h>
+#include <espeak-ng/espeak_ng.h>

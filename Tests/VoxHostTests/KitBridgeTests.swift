@@ -1,0 +1,198 @@
+import CVoxPlugin
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import XCTest
+@testable import VoxHost
+import VoxPluginKit
+
+/// A VoxPluginKit plugin driven through the C vtable in-process (no dlopen):
+/// proves the kit's entry, JSON coding, callback bridging, cancellation and
+/// the host-HTTP bridge against the host's real services table.
+final class KitBridgeTests: XCTestCase {
+    final class KitTestPlugin: VoxPlugin {
+        static let info = PluginInfo(name: "kittest", version: "0.0.1", vendor: "tests")
+        let context: PluginContext
+        init(context: PluginContext) throws {
+            if context.settings["refuse"] != nil { throw VoxPluginError.invalidRequest("settings.refuse: refused as asked") }
+            self.context = context
+        }
+        var capabilities: Capabilities {
+            Capabilities(operations: [.ttsSynthesize: .init(stream: true, formats: [.pcmS16LE]), .voicesList: .init()],
+                         models: [ModelInfo(id: "m1", operations: [.ttsSynthesize])], defaultModel: "m1")
+        }
+        func listVoices(_ request: VoiceListRequest) async throws -> [Voice] { [Voice(id: "v1", gender: "female")] }
+
+        /// options.url: stream that URL's body as audio; options.chunks: emit that many 640-byte chunks.
+        func synthesize(_ request: SynthesisRequest, output: AudioOutput) async throws -> OperationResult {
+            let format = AudioFormat(encoding: .pcmS16LE, sampleRate: 16000, channels: 1)
+            if let url = request.options?["url"]?.stringValue {
+                var r = VoxHTTPRequest(url: url, headers: [("Authorization", "Bearer \(try context.secret("api_key"))")])
+                r.firstByteTimeoutMs = UInt32(request.options?["first_byte_ms"]?.intValue ?? 0)
+                let response = try await context.http.send(r)
+                guard response.status == 200 else {
+                    throw VoxPluginError(.unavailable, "upstream said \(response.status)", httpStatus: response.status)
+                }
+                var total = 0
+                for try await chunk in response.body {
+                    total += chunk.count
+                    try await output.write(chunk, format: format)
+                }
+                return OperationResult(usage: Usage(characters: total))
+            }
+            let n = request.options?["chunks"]?.intValue ?? 1
+            let chunk = [UInt8](repeating: 7, count: 640)
+            for _ in 0..<n { try await output.write(chunk, format: format) }
+            return OperationResult(usage: Usage(characters: request.input.count))
+        }
+    }
+
+    static func makeInstance(settings: JSONValue = .object([:])) throws -> PluginInstance {
+        var err = vox_type_error()
+        guard let d = VoxPluginExport.entry(KitTestPlugin.self, UInt32(VOX_ABI_MAJOR), UInt32(VOX_ABI_MINOR), HostServices.table, &err) else {
+            throw VoxPluginError(abi: &err)
+        }
+        let image = try PluginImage.validate(d, path: "in-process", copy: "in-process", sha256: "-", expectedName: "kittest")
+        let handle = HostPluginHandle(name: "kittest", logger: TestSupport.logger, secrets: ["api_key": "s3cret"], metrics: MetricsStore())
+        let config = PluginConfig(name: "kittest", file: "-", enabled: true, library: "-", sha256: nil, settings: settings, secrets: [:])
+        return try PluginInstance(config: config, image: image, handle: handle, logger: TestSupport.logger)
+    }
+
+    func run(_ instance: PluginInstance, _ request: SynthesisRequest) async throws -> (bytes: Int, result: OperationResult?) {
+        let op = try instance.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(request), bufferBytes: 1 << 16, timeout: 30)
+        var bytes = 0
+        while let out = try await op.next() { if case .audio(_, let b) = out { bytes += b.count } }
+        return (bytes, op.result)
+    }
+
+    func testDescriptorCarriesTheToolchain() throws {
+        var err = vox_type_error()
+        let d = VoxPluginExport.entry(KitTestPlugin.self, UInt32(VOX_ABI_MAJOR), UInt32(VOX_ABI_MINOR), HostServices.table, &err)!
+        XCTAssertEqual(String(cString: d.pointee.swift_runtime), String(cString: vox_swift_toolchain_id()))
+        XCTAssertEqual(String(cString: d.pointee.name), "kittest")
+        XCTAssertNil(VoxPluginExport.entry(KitTestPlugin.self, UInt32(VOX_ABI_MAJOR) + 1, 0, HostServices.table, &err))
+        XCTAssertTrue(VoxPluginError(abi: &err).message.contains("speaks vox ABI 1.x"))
+    }
+
+    func testCreateErrorAndCapabilities() throws {
+        XCTAssertThrowsError(try Self.makeInstance(settings: .object(["refuse": .bool(true)]))) { error in
+            XCTAssertTrue("\(error)".contains("invalid_request: settings.refuse: refused as asked"), "\(error)")
+        }
+        let i = try Self.makeInstance()
+        XCTAssertTrue(i.capabilities.supports(.ttsSynthesize))
+        XCTAssertEqual(i.capabilities.defaultModel, "m1")
+    }
+
+    func testChunksAndResult() async throws {
+        let i = try Self.makeInstance()
+        let (bytes, result) = try await run(i, SynthesisRequest(input: "hello", options: .object(["chunks": .number(50)])))
+        XCTAssertEqual(bytes, 50 * 640)
+        XCTAssertEqual(result?.usage?.characters, 5)
+        // A small buffer forces pause/resume through the kit's async writer.
+        let op = try i.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: "x", options: .object(["chunks": .number(200)]))), bufferBytes: 2048, timeout: 30)
+        var n = 0
+        while let out = try await op.next() {
+            if case .audio(_, let b) = out { n += b.count }
+            if n % 12800 == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        }
+        XCTAssertEqual(n, 200 * 640)
+    }
+
+    func testUnsupportedOperation() throws {
+        let i = try Self.makeInstance()
+        let op = try i.start(VOX_OP_LLM_CHAT, request: "{}", bufferBytes: 1 << 16, timeout: 5)
+        let done = expectation(description: "error")
+        Task {
+            do { while try await op.next() != nil {} } catch let e as VoxPluginError {
+                XCTAssertEqual(e.code, .unsupported)
+                done.fulfill()
+            }
+        }
+        wait(for: [done], timeout: 5)
+    }
+
+    // MARK: host HTTP through the kit
+
+    var server: Task<Void, Error>?
+    var port = 0
+
+    override func setUp() async throws {
+        let router = Router()
+        router.get("/bytes") { request, _ -> Response in
+            XCTAssertEqual(request.headers[.authorization], "Bearer s3cret")
+            let n = Int(request.uri.queryParameters["n"] ?? "0") ?? 0
+            return Response(status: .ok, body: ResponseBody { writer in
+                var left = n
+                while left > 0 {
+                    let k = min(left, 7000)
+                    try await writer.write(ByteBuffer(repeating: 1, count: k))
+                    left -= k
+                }
+                try await writer.finish(nil)
+            })
+        }
+        router.get("/stall") { _, _ -> Response in
+            try await Task.sleep(nanoseconds: 3_000_000_000)
+            return Response(status: .ok)
+        }
+        router.get("/busy") { _, _ -> Response in
+            Response(status: .serviceUnavailable)
+        }
+        let ready = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) },
+                              logger: TestSupport.logger)
+        server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        for await p in ready.stream { port = p; break }
+    }
+
+    override func tearDown() async throws {
+        server?.cancel()
+        _ = await server?.result
+    }
+
+    func testStreamsAnHTTPBody() async throws {
+        let i = try Self.makeInstance()
+        let (bytes, result) = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:\(port)/bytes?n=1000000")])))
+        XCTAssertEqual(bytes, 1_000_000)
+        XCTAssertEqual(result?.usage?.characters, 1_000_000)
+    }
+
+    func testUpstreamStatusAndTimeouts() async throws {
+        let i = try Self.makeInstance()
+        do {
+            _ = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:\(port)/busy")])))
+            XCTFail("expected unavailable")
+        } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .unavailable)
+            XCTAssertEqual(e.httpStatus, 503)
+        }
+        let started = Date()
+        do {
+            _ = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:\(port)/stall"), "first_byte_ms": .number(200)])))
+            XCTFail("expected a timeout")
+        } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .timeout, e.message)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+        do {
+            _ = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:1/nothing")])))
+            XCTFail("expected unavailable")
+        } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .unavailable, e.message)
+            XCTAssertTrue(e.retriable)
+        }
+    }
+
+    func testCancelClosesTheUpstreamRequest() async throws {
+        let i = try Self.makeInstance()
+        let op = try i.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:\(port)/stall")]))), bufferBytes: 1 << 16, timeout: 30)
+        try await Task.sleep(nanoseconds: 100_000_000)
+        let started = Date()
+        op.cancel()
+        do { while try await op.next() != nil {} } catch let e as VoxPluginError { XCTAssertEqual(e.code, .cancelled) }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1)
+    }
+}
