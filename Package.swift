@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // The C ABI: one header, the contract with third-party plugins.
@@ -55,6 +56,9 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Host/voxctl"
         ),
@@ -68,10 +72,11 @@ let package = Package(
 
         .testTarget(
             name: "VoxHostTests",
-            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/VoxHostTests"
         ),
-        .testTarget(name: "IntegrationTests", path: "Tests/IntegrationTests"),
+        .target(name: "VoxTestSupport", path: "Tests/VoxTestSupport"),
+        .testTarget(name: "IntegrationTests", dependencies: ["VoxTestSupport"], path: "Tests/IntegrationTests"),
 
         .executableTarget(name: "VoxBench", dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", .product(name: "Hummingbird", package: "hummingbird")], path: "bench/VoxBench"),
     ],

@@ -1,4 +1,5 @@
 import CVoxPlugin
+import VoxTestSupport
 import XCTest
 @testable import VoxHost
 import VoxPluginKit

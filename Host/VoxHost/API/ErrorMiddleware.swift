@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import VoxPluginKit
 
 /// Turns every failure into the one JSON error shape, gives each request an
@@ -39,6 +40,8 @@ struct ErrorMiddleware: RouterMiddleware {
             default:
                 return VoxError(e.status.code >= 500 ? .internal : .invalidRequest, e.body ?? e.status.reasonPhrase, status: e.status)
             }
+        case is NIOTooManyBytesError:
+            return VoxError(.invalidRequest, "request body is larger than the limit of \(APILimits.maxBodyBytes) bytes (limits.max_body_bytes)", status: .contentTooLarge)
         case let e as DecodingError: return VoxError(.invalidRequest, "malformed JSON body: \(Self.describe(e))")
         case let e as VoxPluginError: return VoxError(e.code, e.message)
         default: return VoxError(.internal, "internal error (see the daemon's log)")

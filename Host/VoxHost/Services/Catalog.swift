@@ -71,7 +71,8 @@ public actor Catalog {
         if let language {
             let want = language.lowercased()
             let langs = (v.languages ?? []).map { $0.lowercased() }
-            if !langs.contains(where: { $0 == want || $0.hasPrefix(want + "-") || want.hasPrefix($0 + "-") }) { return false }
+            // "en" matches en, en-us, en-gb…; "en-gb" matches en-gb and its subtags only.
+            if !langs.contains(where: { $0 == want || $0.hasPrefix(want + "-") }) { return false }
         }
         return true
     }

@@ -7,7 +7,7 @@ import Foundation
 /// seconds, a dash 3 units; gaps are 1 unit inside a character, 3 between
 /// characters, 7 between words. The audio starts with the first tone and
 /// ends with the last one. Each tone fades in and out over 5 ms.
-enum MorseDecoder {
+public enum MorseDecoder {
     /// International Morse code, as the plugin sends it.
     static let table: [Character: String] = [
         "A": ".-", "B": "-...", "C": "-.-.", "D": "-..", "E": ".", "F": "..-.", "G": "--.",
@@ -33,13 +33,13 @@ enum MorseDecoder {
     /// elements all have the same length is ambiguous without the speed
     /// ("E" vs "T", "I" vs "TT"); it decodes with the longest unit that
     /// fits (as "E", "I"). Pass `wpm` when that matters.
-    static func decode(samples: [Int16], sampleRate: Int) -> String {
+    public static func decode(samples: [Int16], sampleRate: Int) -> String {
         decode(samples: samples, sampleRate: sampleRate, unitSamples: nil)
     }
 
     /// Decodes with a known speed: `wpm` is the effective words per minute
     /// (the plugin's "wpm" setting times the request's "speed").
-    static func decode(samples: [Int16], sampleRate: Int, wpm: Double) -> String {
+    public static func decode(samples: [Int16], sampleRate: Int, wpm: Double) -> String {
         decode(samples: samples, sampleRate: sampleRate, unitSamples: Double(sampleRate) * 1.2 / wpm)
     }
 
@@ -143,12 +143,12 @@ enum MorseDecoder {
     /// (setting "wpm" × request "speed"). The plugin rounds the time line to
     /// whole samples, so its audio is within half a sample of this; use
     /// `expectedSampleCount` for the exact length.
-    static func expectedDurationSeconds(text: String, wpm: Double) -> Double {
+    public static func expectedDurationSeconds(text: String, wpm: Double) -> Double {
         Double(units(text)) * 1.2 / wpm
     }
 
     /// The exact number of samples the plugin produces for `text`.
-    static func expectedSampleCount(text: String, wpm: Double, sampleRate: Int) -> Int {
+    public static func expectedSampleCount(text: String, wpm: Double, sampleRate: Int) -> Int {
         // The same arithmetic as the plugin: samples per unit first, then
         // round(units × samples per unit).
         let samplesPerUnit = Double(sampleRate) * 1.2 / wpm
