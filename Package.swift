@@ -78,7 +78,14 @@ let package = Package(
         .target(name: "VoxTestSupport", path: "Tests/VoxTestSupport"),
         .testTarget(name: "IntegrationTests", dependencies: ["VoxTestSupport"], path: "Tests/IntegrationTests"),
 
-        .executableTarget(name: "VoxBench", dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", .product(name: "Hummingbird", package: "hummingbird")], path: "bench/VoxBench"),
+        .executableTarget(
+            name: "VoxBench",
+            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "bench/VoxBench"
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -91,6 +91,11 @@ public final class PluginInstance: @unchecked Sendable {
         return op
     }
 
+    /// One trivial call through the ABI (the capabilities slot, a read of a
+    /// string the plugin keeps): the cost of crossing the boundary, for the
+    /// ABI benchmark. Returns the capabilities' length.
+    public func ping() -> Int { vtable.capabilities!(instance).len }
+
     func cancel(_ op: OpaquePointer) { vtable.op_cancel!(op) }
     func release(_ op: OpaquePointer) { vtable.op_release!(op) }
     func resume(_ op: OpaquePointer) { vtable.op_resume?(op) }

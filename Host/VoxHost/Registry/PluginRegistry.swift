@@ -27,6 +27,7 @@ public actor PluginRegistry {
         public var reloaded: [String] = []
         public var unchanged: [String] = []
         public var failed: [Failure] = []
+        public var notes: [String]?
         public struct Failure: Sendable, Codable { public var name: String; public var error: String }
     }
 

@@ -8,6 +8,8 @@ public final class VoxDaemon: Sendable {
     public static let version = "0.1.0"
     public let config: DaemonConfig
     public let configFile: String?
+    /// The daemon config as read from `configFile` at start (before flags).
+    let fileConfig: DaemonConfig?
     public let registry: PluginRegistry
     public let catalog: Catalog
     public let metrics: MetricsStore
@@ -18,6 +20,7 @@ public final class VoxDaemon: Sendable {
     public init(config: DaemonConfig, configFile: String?, logger: Logger, binaryDir: String) {
         self.config = config
         self.configFile = configFile
+        self.fileConfig = configFile.flatMap { try? DaemonConfig.read(file: $0, base: FileManager.default.currentDirectoryPath) }
         self.logger = logger
         metrics = MetricsStore()
         registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir)
@@ -35,8 +38,16 @@ public final class VoxDaemon: Sendable {
     }
 
     /// Reload from plugins.d (SIGHUP and POST /v1/reload).
+    /// The daemon's own file is checked too: a broken voxd.toml refuses the
+    /// reload; a changed one is reported, since it applies on restart.
     public func reload() async throws -> PluginRegistry.ReloadReport {
-        let report = try await registry.reload()
+        var restartNote: String?
+        if let configFile {
+            let now = try DaemonConfig.read(file: configFile, base: FileManager.default.currentDirectoryPath)
+            if now != fileConfig { restartNote = "\(configFile) changed: restart voxd to apply it (plugins.d changes apply now)" }
+        }
+        var report = try await registry.reload()
+        report.notes = restartNote.map { [$0] }
         logger.info("reload done", metadata: [
             "loaded": .string(report.loaded.joined(separator: ",")), "unloaded": .string(report.unloaded.joined(separator: ",")),
             "reloaded": .string(report.reloaded.joined(separator: ",")), "failed": .string(report.failed.map(\.name).joined(separator: ",")),

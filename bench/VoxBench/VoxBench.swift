@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+
+/// `make bench`: each benchmark measures voxd against a baseline in the same
+/// run and prints the ratio (these machines are noisy; absolute times drift).
+@main
+struct VoxBench {
+    static func main() async throws {
+        let only = CommandLine.arguments.dropFirst().first
+        // Measure off the main actor: a consumer on it costs 10–20 µs a chunk.
+        try await Task.detached {
+            if only == nil || only == "abi" { try await ABIBench.run() }
+            if only == nil || only == "socket" { try await SocketBench.run() }
+            if only == nil || only == "startup" { try await StartupBench.run() }
+        }.value
+    }
+}
+
+enum Bench {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binDir: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (exe as NSString).deletingLastPathComponent
+    }()
+
+    static let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    static func tempDir(_ name: String) -> String {
+        let p = NSTemporaryDirectory() + "voxbench-\(name)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: p)
+        try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        return p
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    static func line(_ s: String) { print(s); fflush(stdout) }
+}
