@@ -13,7 +13,7 @@ demo: deps build
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 run: deps build
 	$(RELEASE_BIN)/voxd

@@ -124,3 +124,16 @@ final class ConfigTests: XCTestCase {
         }
     }
 }
+
+final class AdminPolicyTests: XCTestCase {
+    func testWhoIsAnAdmin() {
+        let none = AdminPolicy(adminGroup: nil)
+        XCTAssertTrue(none.allows(PeerCredentials(pid: 1, uid: 0, gid: 0)), "root")
+        XCTAssertTrue(none.allows(PeerCredentials(pid: 1, uid: getuid(), gid: 12345)), "voxd's own uid")
+        XCTAssertFalse(none.allows(PeerCredentials(pid: 1, uid: 65534, gid: 65534)))
+        // nobody's primary group on Debian is nogroup (65534).
+        let group = AdminPolicy(adminGroup: "nogroup")
+        XCTAssertTrue(group.allows(PeerCredentials(pid: 1, uid: 65534, gid: 65534)), "a member of the admin group")
+        XCTAssertFalse(AdminPolicy(adminGroup: "root").allows(PeerCredentials(pid: 1, uid: 65534, gid: 65534)))
+    }
+}

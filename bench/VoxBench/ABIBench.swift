@@ -8,9 +8,13 @@ import VoxPluginKit
 /// op_audio → HostOperation → async consumer) against the same producer and
 /// consumer joined by an AsyncThrowingStream in pure Swift.
 enum ABIBench {
-    final class DirectProvider {
-        let caps = Array("{\"operations\":{}}".utf8)
-        @inline(never) func capabilitiesLength() -> Int { caps.count }
+    /// The same work as a Swift-native provider called directly: a dynamic
+    /// call (the host holds providers as existentials) reading a stored string.
+    /// (`salt` keeps the optimiser from hoisting the call out of the loop.)
+    protocol CapabilitiesSource: AnyObject { func capabilitiesLength(_ salt: Int) -> Int }
+    final class DirectProvider: CapabilitiesSource {
+        var caps = Array("{\"operations\":{}}".utf8)
+        @inline(never) func capabilitiesLength(_ salt: Int) -> Int { caps.count ^ (salt & 1) }
     }
 
     static func run() async throws {
@@ -34,12 +38,13 @@ enum ABIBench {
 
         // 1. A no-op call.
         let calls = 20_000_000
-        let direct = DirectProvider()
+        // Chosen at run time so the optimiser cannot see through the call.
+        let direct: any CapabilitiesSource = [DirectProvider(), DirectProvider()][Int(Bench.now() & 1)]
         var sink = 0
         var best = (abi: Double.infinity, direct: Double.infinity)
         for _ in 0..<3 {
             var t = Bench.now()
-            for _ in 0..<calls { sink &+= direct.capabilitiesLength() }
+            for i in 0..<calls { sink &+= direct.capabilitiesLength(i) }
             best.direct = min(best.direct, Double(Bench.now() - t) / Double(calls))
             t = Bench.now()
             for _ in 0..<calls { sink &+= instance.ping() }

@@ -11,7 +11,7 @@ struct ErrorMiddleware: RouterMiddleware {
     typealias Context = VoxRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let id = request.headers[.xRequestID] ?? context.id
+        let id = request.headers[.xRequestID] ?? RequestID.next()
         var context = context
         context.logger[metadataKey: "request.id"] = .string(id)
         do {
@@ -65,4 +65,18 @@ struct ErrorMiddleware: RouterMiddleware {
 
 extension HTTPField.Name {
     static let xRequestID = HTTPField.Name("X-Request-Id")!
+}
+
+/// Request ids: unique per daemon run, cheap (no logger metadata involved).
+enum RequestID {
+    private static let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    private static let counter = ManagedAtomicCounter()
+
+    static func next() -> String { "\(prefix)-\(counter.increment())" }
+}
+
+final class ManagedAtomicCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: UInt64 = 0
+    func increment() -> UInt64 { lock.withLock { value += 1; return value } }
 }

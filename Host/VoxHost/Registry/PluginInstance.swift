@@ -12,8 +12,8 @@ public final class PluginInstance: @unchecked Sendable {
     public let capabilitiesJSON: JSONValue
     public let createdAt = Date()
     let handle: HostPluginHandle
-    private let instance: OpaquePointer
-    private let vtable: vox_plugin_vtable
+    @usableFromInline let instance: OpaquePointer
+    @usableFromInline let vtable: vox_plugin_vtable
     private let logger: Logger
     private let lock = NSLock()
     private var inFlight = 0
@@ -94,7 +94,7 @@ public final class PluginInstance: @unchecked Sendable {
     /// One trivial call through the ABI (the capabilities slot, a read of a
     /// string the plugin keeps): the cost of crossing the boundary, for the
     /// ABI benchmark. Returns the capabilities' length.
-    public func ping() -> Int { vtable.capabilities!(instance).len }
+    @inlinable public func ping() -> Int { vtable.capabilities.unsafelyUnwrapped(instance).len }
 
     func cancel(_ op: OpaquePointer) { vtable.op_cancel!(op) }
     func release(_ op: OpaquePointer) { vtable.op_release!(op) }

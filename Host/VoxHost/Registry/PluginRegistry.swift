@@ -36,7 +36,9 @@ public actor PluginRegistry {
     private let metrics: MetricsStore
     private let searchPath: [String]
     private let overridesFile: String
-    private var entries: [String: Entry] = [:]
+    private var entries: [String: Entry] = [:] { didSet { publishCounts() } }
+    /// Plugins per state, readable without awaiting the actor (health checks).
+    public nonisolated let stateCounts = LockedValue<[String: Int]>(["loaded": 0, "failed": 0, "disabled": 0])
     private var overrides: [String: Bool]
 
     public init(daemon: DaemonConfig, logger: Logger, metrics: MetricsStore = MetricsStore(), binaryDir: String) {
@@ -47,6 +49,18 @@ public actor PluginRegistry {
         self.overridesFile = (daemon.stateDir as NSString).appendingPathComponent("plugin-overrides.json")
         self.overrides = (FileManager.default.contents(atPath: overridesFile))
             .flatMap { try? JSONDecoder().decode([String: Bool].self, from: $0) } ?? [:]
+    }
+
+    private func publishCounts() {
+        var counts = ["loaded": 0, "failed": 0, "disabled": 0]
+        for e in entries.values {
+            switch e.state {
+            case .loaded: counts["loaded"]! += 1
+            case .failed: counts["failed"]! += 1
+            case .disabled: counts["disabled"]! += 1
+            }
+        }
+        stateCounts.set(counts)
     }
 
     public var all: [Entry] { entries.values.sorted { $0.config.name < $1.config.name } }
@@ -187,3 +201,12 @@ public actor PluginRegistry {
 }
 
 struct LoadFailure: Error { let reason: String }
+
+/// A value behind a lock, for state that actors publish to synchronous readers.
+public final class LockedValue<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    public init(_ value: T) { self.value = value }
+    public func get() -> T { lock.withLock { value } }
+    func set(_ v: T) { lock.withLock { value = v } }
+}
