@@ -186,8 +186,12 @@ final class EspeakRuntime: @unchecked Sendable {
         // espeakINITIALIZE_DONT_EXIT, carries on and still returns a sample
         // rate). The espeak_ng_* calls report the failure instead.
         espeak_ng_InitializePath(dataPath)
+        // espeak_ng_Initialize sets the process's LC_CTYPE to C.UTF-8; the locale
+        // belongs to the host, so put it back (espeak decodes UTF-8 itself).
+        let savedLocale = setlocale(LC_CTYPE, nil).map { String(cString: $0) }
         var context: espeak_ng_ERROR_CONTEXT?
         let status = espeak_ng_Initialize(&context)
+        if let savedLocale { setlocale(LC_CTYPE, savedLocale) }
         espeak_ng_ClearErrorContext(&context)
         if status != ENS_OK {
             var path: UnsafePointer<CChar>?

@@ -34,7 +34,9 @@ final class LocalTTSTests: XCTestCase {
     }
 
     func testSpeaksAndStreamsInChunks() async throws {
+        let locale = String(cString: setlocale(LC_CTYPE, nil))
         let i = try await load()
+        XCTAssertEqual(String(cString: setlocale(LC_CTYPE, nil)), locale, "the plugin leaves the process locale alone")
         let (samples, rate, result, chunks) = try await speak(i, SynthesisRequest(input: "Hello from voxd, the voice daemon."))
         XCTAssertEqual(rate, 22050)
         let seconds = Double(samples.count) / 22050
