@@ -68,6 +68,7 @@ let package = Package(
         .target(name: "LocalTTS", dependencies: ["VoxPluginKit", "CEspeakNG"], path: "Plugins/LocalTTS"),
         // Plain C, written from the header alone (its own copy of nothing else).
         .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC", exclude: ["README.md"],
+                publicHeadersPath: ".", // a plugin exports only its entry symbol: no headers
                 linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]),
 
         .testTarget(

@@ -9,6 +9,8 @@ public struct PluginImage: @unchecked Sendable {
     public let originalPath: String
     public let loadedPath: String
     public let sha256: String
+    /// The original file as it was when hashed (see `TrustCheck.Fingerprint`).
+    let fingerprint: TrustCheck.Fingerprint?
     public let name: String
     public let version: String
     public let vendor: String
@@ -37,6 +39,7 @@ public struct PluginImage: @unchecked Sendable {
     ///   - imageDir: where content-addressed copies go (under the state dir).
     static func load(path: String, expectedName: String?, pin: String?, imageDir: String, host: UnsafePointer<vox_host_api>) throws -> PluginImage {
         do { try TrustCheck.check(path) } catch { throw LoadError(stage: .trust, message: "\(error)") }
+        let fingerprint = TrustCheck.Fingerprint(path: path)
         let digest: String
         do { digest = try TrustCheck.sha256(of: path) } catch { throw LoadError(stage: .trust, message: "\(error)") }
         if let pin, pin != digest {
@@ -59,7 +62,7 @@ public struct PluginImage: @unchecked Sendable {
             let e = VoxPluginError(abi: &err)
             throw LoadError(stage: .entry, message: "\(path): \(VOX_PLUGIN_ENTRY_SYMBOL) refused to load: \(e.message)")
         }
-        let image = try validate(d, path: path, copy: copy, sha256: digest, expectedName: expectedName)
+        let image = try validate(d, path: path, copy: copy, sha256: digest, fingerprint: fingerprint, expectedName: expectedName)
         keep = true
         return image
     }
@@ -84,7 +87,8 @@ public struct PluginImage: @unchecked Sendable {
         return dest
     }
 
-    static func validate(_ d: UnsafePointer<vox_plugin_descriptor>, path: String, copy: String, sha256: String, expectedName: String?) throws -> PluginImage {
+    static func validate(_ d: UnsafePointer<vox_plugin_descriptor>, path: String, copy: String, sha256: String,
+                         fingerprint: TrustCheck.Fingerprint? = nil, expectedName: String?) throws -> PluginImage {
         func fail(_ m: String) -> LoadError { LoadError(stage: .descriptor, message: "\(path): \(m)") }
         // Read a prefix of the plugin's descriptor into a zero-filled copy of ours.
         let size = Int(d.pointee.struct_size)
@@ -130,7 +134,7 @@ public struct PluginImage: @unchecked Sendable {
         if (vtable.op_push == nil) != (vtable.op_finish_input == nil) {
             throw fail("vtable sets only one of op_push and op_finish_input")
         }
-        return PluginImage(originalPath: path, loadedPath: copy, sha256: sha256, name: name,
+        return PluginImage(originalPath: path, loadedPath: copy, sha256: sha256, fingerprint: fingerprint, name: name,
                            version: String(cString: versionPtr), vendor: desc.vendor.map { String(cString: $0) } ?? "unknown",
                            description: desc.description.map { String(cString: $0) }, abiMinor: desc.abi_minor, vtable: vtable)
     }

@@ -37,6 +37,22 @@ enum TrustCheck {
         }
     }
 
+    /// Device, inode, size and modification time: if these match, the file is
+    /// the one that was hashed, and a reload need not read it again.
+    struct Fingerprint: Equatable, Sendable {
+        var device: UInt64, inode: UInt64, size: Int64, mtimeSeconds: Int, mtimeNanoseconds: Int
+
+        init?(path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = Int64(st.st_size)
+            mtimeSeconds = st.st_mtim.tv_sec
+            mtimeNanoseconds = st.st_mtim.tv_nsec
+        }
+    }
+
     /// SHA-256 of a file, hex, read in 1 MiB pieces.
     static func sha256(of path: String) throws -> String {
         guard let h = FileHandle(forReadingAtPath: path) else { throw Failure(description: "\(path): cannot open") }

@@ -133,10 +133,10 @@ public actor PluginRegistry {
     /// Enables or disables a plugin, remembered across restarts in the state
     /// dir, and applies it at once.
     public func setEnabled(_ name: String, _ enabled: Bool) async throws -> Entry {
-        guard let e = entries[name] else { throw VoxError(.notFound, "no plugin named \"\(name)\" (see GET /v1/plugins)") }
+        guard entries[name] != nil else { throw VoxError(.notFound, "no plugin named \"\(name)\" (see GET /v1/plugins)") }
         overrides[name] = enabled
         saveOverrides()
-        _ = await apply(all.map(\.config).map { $0.name == name ? e.config : $0 })
+        _ = await apply(all.map(\.config))
         return entries[name]!
     }
 
@@ -154,8 +154,8 @@ public actor PluginRegistry {
     private func needsReload(_ running: PluginInstance, _ config: PluginConfig) -> Bool {
         guard running.config == config, let path = try? locate(config.library) else { return true }
         if path != running.image.originalPath { return true }
-        let digest = try? TrustCheck.sha256(of: path)
-        return digest != running.image.sha256
+        if let seen = running.image.fingerprint, seen == TrustCheck.Fingerprint(path: path) { return false }
+        return (try? TrustCheck.sha256(of: path)) != running.image.sha256
     }
 
     private func saveOverrides() {
