@@ -70,6 +70,8 @@ struct ReloadResult: Decodable {
     var reloaded: [String]?
     var unchanged: [String]?
     var failed: [Failure]?
+    /// E.g. that etc/voxd.toml changed and needs a restart.
+    var notes: [String]?
 }
 
 struct CapabilityMatrix: Decodable {

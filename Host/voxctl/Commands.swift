@@ -79,7 +79,7 @@ struct Plugins: AsyncParsableCommand {
 
             enable and disable need an admin peer; others get 'permission denied' (exit 77).
             """,
-        subcommands: [PluginsList.self, PluginsEnable.self, PluginsDisable.self],
+        subcommands: [PluginsList.self, PluginsEnable.self, PluginsDisable.self, PluginsReload.self],
         defaultSubcommand: PluginsList.self
     )
 }
@@ -232,6 +232,22 @@ struct PluginsDisable: AsyncParsableCommand {
     @Argument(help: "The plugin's name.") var name: String
 
     func run() async throws { try await setPlugin(name, action: "disable", global: global) }
+}
+
+struct PluginsReload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Re-create one plugin from its config file (e.g. after rotating a secret). Admin only.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The plugin's name.") var name: String
+
+    func run() async throws {
+        try await global.withClient { client in
+            try Reload.report(try await client.post("/v1/plugins/\(DaemonClient.encodeSegment(name))/reload"),
+                              endpoint: "POST /v1/plugins/\(name)/reload", global: global)
+        }
+    }
 }
 
 /// POST /v1/plugins/{name}/{enable|disable}, then report the plugin's new state. An enable that
@@ -410,24 +426,28 @@ struct Reload: AsyncParsableCommand {
 
     func run() async throws {
         try await global.withClient { client in
-            let data = try await client.post("/v1/reload")
-            let failed: [ReloadResult.Failure]
-            if global.json {
-                printJSON(data)
-                failed = (try? JSONDecoder().decode(ReloadResult.self, from: data))?.failed ?? []
-            } else {
-                let result = try decodeAnswer(ReloadResult.self, from: data, endpoint: "POST /v1/reload")
-                printReload(result)
-                failed = result.failed ?? []
-            }
-            if !failed.isEmpty {
-                let names = failed.map(\.name).joined(separator: ", ")
-                throw VoxCtlError("\(failed.count) plugin\(failed.count == 1 ? "" : "s") failed to load: \(names)")
-            }
+            try Self.report(try await client.post("/v1/reload"), endpoint: "POST /v1/reload", global: global)
         }
     }
 
-    private func printReload(_ result: ReloadResult) {
+    /// Prints a reload answer; throws (exit 1) when a plugin failed to load.
+    static func report(_ data: Data, endpoint: String, global: GlobalOptions) throws {
+        let failed: [ReloadResult.Failure]
+        if global.json {
+            printJSON(data)
+            failed = (try? JSONDecoder().decode(ReloadResult.self, from: data))?.failed ?? []
+        } else {
+            let result = try decodeAnswer(ReloadResult.self, from: data, endpoint: endpoint)
+            printReload(result)
+            failed = result.failed ?? []
+        }
+        if !failed.isEmpty {
+            let names = failed.map(\.name).joined(separator: ", ")
+            throw VoxCtlError("\(failed.count) plugin\(failed.count == 1 ? "" : "s") failed to load: \(names)")
+        }
+    }
+
+    private static func printReload(_ result: ReloadResult) {
         let changes: [(String, [String])] = [
             ("loaded", result.loaded ?? []),
             ("reloaded", result.reloaded ?? []),
@@ -435,6 +455,7 @@ struct Reload: AsyncParsableCommand {
         ]
         let unchanged = result.unchanged ?? []
         let failed = result.failed ?? []
+        for note in result.notes ?? [] { FileHandle.standardError.write(Data("voxctl: note: \(note)\n".utf8)) }
         if changes.allSatisfy({ $0.1.isEmpty }) && failed.isEmpty {
             print("no changes (\(unchanged.count) plugin\(unchanged.count == 1 ? "" : "s") unchanged)")
             return

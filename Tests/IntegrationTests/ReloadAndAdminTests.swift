@@ -35,6 +35,21 @@ final class ReloadAndAdminTests: XCTestCase {
         d.signal(SIGHUP)
         try waitFor { try self.plugins(d)["examplec"]?["state"] as? String == "disabled" }
 
+        // A rotated secret re-creates the plugin; a forced reload does too.
+        let secret = "\(d.dir)/token"
+        FileManager.default.createFile(atPath: secret, contents: Data("one".utf8))
+        d.write(plugin: "examplec", "library = \"\(try TestPaths.exampleC())\"\n[secrets]\ntoken = \"file:\(secret)\"")
+        XCTAssertEqual(try d.post("/v1/reload", "").json["loaded"] as? [String], ["examplec"])
+        XCTAssertEqual(try d.post("/v1/reload", "").json["unchanged"] as? [String], ["examplec", "localtts"])
+        FileManager.default.createFile(atPath: secret, contents: Data("two".utf8))
+        XCTAssertEqual(try d.post("/v1/reload", "").json["reloaded"] as? [String], ["examplec"])
+        let forced = try d.post("/v1/plugins/examplec/reload", "")
+        XCTAssertEqual(forced.json["reloaded"] as? [String], ["examplec"], forced.text)
+        XCTAssertEqual(try d.post("/v1/plugins/nope/reload", "").status, 404)
+        let cli = try runProcess(Daemon.voxctl, ["--socket", d.socket, "plugins", "reload", "examplec"])
+        XCTAssertEqual(cli.status, 0, cli.stderr)
+        XCTAssertTrue(cli.stdout.contains("reloaded"), cli.stdout)
+
         // Removing the file unloads it.
         d.remove(plugin: "examplec")
         XCTAssertEqual(try d.post("/v1/reload", "").status, 200)

@@ -18,6 +18,15 @@ struct PluginRoutes {
         }
         router.post("/v1/plugins/:name/enable") { _, context in try await setEnabled(context, true) }
         router.post("/v1/plugins/:name/disable") { _, context in try await setEnabled(context, false) }
+        router.post("/v1/plugins/:name/reload") { _, context in
+            let name = try context.parameters.require("name")
+            try await daemon.admin.require(context, action: "reloading a plugin")
+            do {
+                return try jsonResponse(try await daemon.registry.restart(name))
+            } catch let e as ConfigErrors {
+                throw VoxError(.invalidRequest, "plugin not reloaded, nothing changed: \(e.problems.map(\.description).joined(separator: "; "))")
+            }
+        }
     }
 
     private func setEnabled(_ context: VoxRequestContext, _ enabled: Bool) async throws -> Response {

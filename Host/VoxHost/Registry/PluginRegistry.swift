@@ -85,7 +85,18 @@ public actor PluginRegistry {
         return try PluginConfig.readAll(dir: daemon.pluginsDir)
     }
 
-    public func apply(_ configs: [PluginConfig]) async -> ReloadReport {
+    /// Re-creates one plugin from its current file even if nothing changed
+    /// (e.g. after rotating a secret): the new instance loads beside the old,
+    /// which then drains. A bad file changes nothing.
+    public func restart(_ name: String) async throws -> ReloadReport {
+        guard entries[name] != nil else { throw VoxError(.notFound, "no plugin named \"\(name)\" (see GET /v1/plugins)") }
+        guard let config = try configurations().first(where: { $0.name == name }) else {
+            throw VoxError(.notFound, "plugin \(name) has no config file any more; POST /v1/reload removes it")
+        }
+        return await apply(all.map(\.config).map { $0.name == name ? config : $0 }, force: [name])
+    }
+
+    public func apply(_ configs: [PluginConfig], force: Set<String> = []) async -> ReloadReport {
         var report = ReloadReport()
         let names = Set(configs.map(\.name))
         for (name, old) in entries where !names.contains(name) {
@@ -100,7 +111,7 @@ public actor PluginRegistry {
                 entries[config.name] = Entry(config: config, state: .disabled)
                 continue
             }
-            if let i = old?.instance, !needsReload(i, config) {
+            if let i = old?.instance, !force.contains(config.name), !needsReload(i, config) {
                 entries[config.name]?.config = config
                 report.unchanged.append(config.name)
                 continue
@@ -153,6 +164,9 @@ public actor PluginRegistry {
 
     private func needsReload(_ running: PluginInstance, _ config: PluginConfig) -> Bool {
         guard running.config == config, let path = try? locate(config.library) else { return true }
+        // A rotated secret (same reference, new value) needs a new instance too.
+        let secrets = config.secrets.compactMapValues { try? $0.resolve().get() }
+        if secrets != running.handle.secrets { return true }
         if path != running.image.originalPath { return true }
         if let seen = running.image.fingerprint, seen == TrustCheck.Fingerprint(path: path) { return false }
         return (try? TrustCheck.sha256(of: path)) != running.image.sha256
