@@ -134,6 +134,7 @@ final class HTTPExchange: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var completed = false
     private var released = false
+    private var cancelRequested = false
     private var head: CheckedContinuation<VoxHTTPResponse, Error>?
     private var chunks: [[UInt8]] = []
     private var end: Result<Void, Error>?
@@ -168,10 +169,12 @@ final class HTTPExchange: @unchecked Sendable {
     func setHead(_ c: CheckedContinuation<VoxHTTPResponse, Error>) { lock.withLock { head = c } }
 
     func attach(_ h: OpaquePointer) {
-        let releaseNow: Bool = lock.withLock {
+        let (releaseNow, cancelNow): (Bool, Bool) = lock.withLock {
             handle = h
-            return completed && !released ? { released = true; return true }() : false
+            if completed && !released { released = true; return (true, false) }
+            return (false, cancelRequested && !completed)
         }
+        if cancelNow { host.pointee.http_cancel?(h) }
         if releaseNow { host.pointee.http_release?(h) }
     }
 
@@ -239,8 +242,13 @@ final class HTTPExchange: @unchecked Sendable {
         } onCancel: { self.cancel() }
     }
 
+    /// Cancels the exchange; a cancel before the handle is known is applied
+    /// when it arrives (attach).
     func cancel() {
-        let h: OpaquePointer? = lock.withLock { completed ? nil : handle }
+        let h: OpaquePointer? = lock.withLock {
+            cancelRequested = true
+            return completed ? nil : handle
+        }
         if let h { host.pointee.http_cancel?(h) }
     }
 }
