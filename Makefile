@@ -6,12 +6,12 @@ APT_PACKAGES := libespeak-ng-dev espeak-ng-data libsqlite3-dev libcurl4-openssl-
 RELEASE_BIN := .build/release
 DEBUG_BIN := .build/debug
 
-.PHONY: demo test run bench deps build build-debug clean check-config
+.PHONY: demo test run bench deps pydeps build build-debug clean check-config
 
 demo: deps build
 	scripts/demo.sh $(RELEASE_BIN)
 
-test: deps
+test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
@@ -39,6 +39,10 @@ deps:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
+
+# The OpenAI Python SDK, for the test that drives voxd with it unchanged.
+pydeps:
+	@python3 -c "import openai, httpx" 2>/dev/null || python3 -m pip install -q -r Tests/requirements.txt
 
 clean:
 	rm -rf .build

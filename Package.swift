@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // The C ABI: one header, the contract with third-party plugins.
@@ -43,6 +44,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
             ],
             path: "Host/VoxHost"
         ),
@@ -76,7 +78,13 @@ let package = Package(
             dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/VoxHostTests"
         ),
-        .target(name: "VoxTestSupport", path: "Tests/VoxTestSupport"),
+        // Shared by the test targets: paths, the fixture compiler, the Morse
+        // decoder, and the providers' loopback fakes.
+        .target(
+            name: "VoxTestSupport",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/VoxTestSupport"
+        ),
         .testTarget(name: "IntegrationTests", dependencies: ["VoxTestSupport"], path: "Tests/IntegrationTests"),
 
         .executableTarget(

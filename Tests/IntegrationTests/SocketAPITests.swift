@@ -135,8 +135,8 @@ final class SocketAPITests: XCTestCase {
 
     func testBadInputGetsClearErrors() throws {
         assertError(try d.post("/v1/audio/speech", #"{"input":"hi","voice":"vulcan"}"#), 404, "not_found", "localtts has no voice \"vulcan\"")
-        assertError(try d.post("/v1/audio/speech", #"{"model":"localtts/tacotron","input":"hi"}"#), 404, "not_found", "localtts has no model tacotron")
-        assertError(try d.post("/v1/audio/speech", #"{"model":"wavenet","input":"hi"}"#), 404, "not_found", "no provider offers the model \"wavenet\"")
+        assertError(try d.post("/v1/audio/speech", #"{"model":"localtts/tacotron","input":"hi"}"#), 404, "not_found", "localtts has no text-to-speech model tacotron")
+        assertError(try d.post("/v1/audio/speech", #"{"model":"wavenet","input":"hi"}"#), 404, "not_found", "no provider offers the text-to-speech model \"wavenet\"")
         assertError(try d.post("/v1/audio/speech", #"{"model":"nobody/x","input":"hi"}"#), 404, "not_found", "no provider named nobody")
         assertError(try d.post("/v1/audio/speech", #"{"model":"broken","input":"hi"}"#), 503, "unavailable", "provider broken failed to load")
         assertError(try d.post("/v1/audio/speech", #"{"input":"   "}"#), 400, "invalid_request", "input is empty")

@@ -134,7 +134,7 @@ final class KitBridgeTests: XCTestCase {
             })
         }
         router.get("/stall") { _, _ -> Response in
-            try await Task.sleep(nanoseconds: 3_000_000_000)
+            try await Task.sleep(nanoseconds: 1_500_000_000) // longer than the timeouts and cancels below
             return Response(status: .ok)
         }
         router.get("/busy") { _, _ -> Response in

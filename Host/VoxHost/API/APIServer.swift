@@ -13,6 +13,8 @@ public enum APIServer {
         PluginRoutes(daemon: daemon).register(on: router)
         CatalogRoutes(daemon: daemon).register(on: router)
         SpeechRoutes(daemon: daemon).register(on: router)
+        ChatRoutes(daemon: daemon).register(on: router)
+        TranscriptionRoutes(daemon: daemon).register(on: router)
         return router
     }
 

@@ -17,6 +17,7 @@ extension DaemonConfig {
     /// search_path = ["/usr/lib/voxd/plugins"]
     /// [limits]
     /// max_body_bytes = 1048576
+    /// max_upload_bytes = 26214400  # audio uploads (transcriptions)
     /// max_input_chars = 4096
     /// stream_buffer_bytes = 262144
     /// drain_timeout_seconds = 30
@@ -69,9 +70,10 @@ extension DaemonConfig {
             if let v = r.strings(t, "search_path", prefix: "plugins") { c.pluginSearchPath = v.map(path) }
         }
         if let t = r.table(root, "limits", prefix: "") {
-            r.rejectUnknown(t, prefix: "limits", known: ["max_body_bytes", "max_input_chars", "stream_buffer_bytes",
+            r.rejectUnknown(t, prefix: "limits", known: ["max_body_bytes", "max_upload_bytes", "max_input_chars", "stream_buffer_bytes",
                                                        "drain_timeout_seconds", "operation_timeout_seconds", "discovery_ttl_seconds"])
             if let v = r.int(t, "max_body_bytes", prefix: "limits", range: 1024...(1 << 30)) { c.maxBodyBytes = v }
+            if let v = r.int(t, "max_upload_bytes", prefix: "limits", range: 1024...(1 << 31)) { c.maxUploadBytes = v }
             if let v = r.int(t, "max_input_chars", prefix: "limits", range: 1...1_000_000) { c.maxInputChars = v }
             if let v = r.int(t, "stream_buffer_bytes", prefix: "limits", range: 4096...(1 << 30)) { c.streamBufferBytes = v }
             if let v = r.double(t, "drain_timeout_seconds", prefix: "limits", range: 0...3600) { c.drainTimeoutSeconds = v }

@@ -25,6 +25,8 @@ public struct DaemonConfig: Sendable, Equatable {
     // [limits]
     /// Largest request body accepted on the socket.
     public var maxBodyBytes: Int = 1 << 20
+    /// Largest audio upload (transcriptions), like OpenAI's 25 MB.
+    public var maxUploadBytes: Int = 25 << 20
     /// Longest `input` text for speech.
     public var maxInputChars: Int = 4096
     /// Audio an operation may buffer for a slow client before the plugin is

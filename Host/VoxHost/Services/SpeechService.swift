@@ -85,7 +85,7 @@ extension VoxDaemon {
             }
             requested = e
         }
-        let (instance, model) = try await resolveTTS(r.model)
+        let (instance, model) = try await ProviderResolver(daemon: self, operation: .ttsSynthesize).resolve(r.model)
         let caps = instance.capabilities
         if requested != .pcmS16LE, !(caps[.ttsSynthesize]?.formats ?? []).contains(requested) {
             throw VoxError(.invalidRequest, "\(instance.name) cannot produce \(format); it produces \((caps[.ttsSynthesize]?.formats ?? []).map(\.rawValue).joined(separator: ", ")) (wav and pcm always work for PCM providers)", provider: instance.name)
@@ -134,46 +134,5 @@ extension VoxDaemon {
         default:
             throw VoxError(.unsupported, "\(provider) produced \(f.encoding.rawValue) audio, which voxd cannot convert to \(requested)", provider: provider)
         }
-    }
-
-    /// `provider/model`, a bare provider (its default model), a bare model
-    /// name (the first provider in router order that has it), or nothing
-    /// (the first TTS provider's default model).
-    func resolveTTS(_ model: String?) async throws -> (PluginInstance, String?) {
-        let candidates = await providers(for: .ttsSynthesize)
-        func ttsModels(_ i: PluginInstance) -> [ModelInfo] {
-            (i.capabilities.models ?? []).filter { $0.operations?.contains(.ttsSynthesize) ?? true }
-        }
-        func defaultModel(_ i: PluginInstance) -> String? { i.capabilities.defaultModel ?? ttsModels(i).first?.id }
-        guard let model, !model.isEmpty else {
-            guard let first = candidates.first else { throw VoxError(.unavailable, "no text-to-speech provider is loaded (see GET /v1/plugins)") }
-            return (first, defaultModel(first))
-        }
-        let parts = model.split(separator: "/", maxSplits: 1).map(String.init)
-        let namesAProvider = await registry.entry(model) != nil
-        if parts.count == 2 || namesAProvider {
-            let providerName = parts[0]
-            guard let instance = candidates.first(where: { $0.name == providerName }) else {
-                if let e = await registry.entry(providerName) {
-                    switch e.state {
-                    case .failed(let why): throw VoxError(.unavailable, "provider \(providerName) failed to load: \(why)", provider: providerName)
-                    case .disabled: throw VoxError(.unavailable, "provider \(providerName) is disabled", provider: providerName)
-                    case .loaded: throw VoxError(.invalidRequest, "provider \(providerName) does not synthesize speech", provider: providerName)
-                    }
-                }
-                throw VoxError(.notFound, "no provider named \(providerName); text-to-speech providers: \(candidates.map(\.name).joined(separator: ", "))")
-            }
-            guard parts.count == 2 else { return (instance, defaultModel(instance)) }
-            let known = ttsModels(instance)
-            if !known.isEmpty, !known.contains(where: { $0.id == parts[1] }) {
-                throw VoxError(.notFound, "\(providerName) has no model \(parts[1]); its speech models: \(known.map(\.id).joined(separator: ", "))", provider: providerName)
-            }
-            return (instance, parts[1])
-        }
-        if let instance = candidates.first(where: { ttsModels($0).contains { $0.id == model } }) {
-            return (instance, model)
-        }
-        let all = candidates.flatMap { i in ttsModels(i).map { "\(i.name)/\($0.id)" } }
-        throw VoxError(.notFound, "no provider offers the model \"\(model)\"; available: \(all.joined(separator: ", "))")
     }
 }

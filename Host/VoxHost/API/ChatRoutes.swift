@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import VoxPluginKit
+
+/// `POST /v1/chat/completions` in OpenAI's shapes: one JSON completion, or
+/// with `stream: true` server-sent events ending in `data: [DONE]`.
+struct ChatRoutes {
+    let daemon: VoxDaemon
+
+    func register(on router: Router<VoxRequestContext>) {
+        router.post("/v1/chat/completions") { request, context in
+            let body = try await request.decodeJSON(JSONValue.self, context: context)
+            let chat = try await daemon.startChat(body)
+            return chat.stream ? Self.stream(chat, logger: context.logger) : try await Self.whole(chat)
+        }
+    }
+
+    static func headers(_ chat: StartedChat, contentType: String) -> HTTPFields {
+        var h: HTTPFields = [.contentType: contentType]
+        h[HTTPField.Name("X-Vox-Provider")!] = chat.provider
+        h[HTTPField.Name("X-Vox-Model")!] = chat.model
+        return h
+    }
+
+    static func whole(_ chat: StartedChat) async throws -> Response {
+        var assembler = ChatAssembler(chat)
+        if let first = chat.first { assembler.add(first) }
+        do {
+            while let out = try await chat.operation.next() {
+                if case .event(let json) = out, let e = ChatEvent(json: json) { assembler.add(e) }
+            }
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: chat.provider)
+        }
+        let data = try VoxJSON.encode(assembler.completion(chat.operation.result))
+        return Response(status: .ok, headers: headers(chat, contentType: "application/json"), body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// SSE: a role chunk, a chunk per event, the finish chunk, the usage chunk
+    /// when asked, `[DONE]`. A failure after the head becomes an `error` event
+    /// in the stream (the status is already sent), then the stream ends.
+    static func stream(_ chat: StartedChat, logger: Logger) -> Response {
+        var h = headers(chat, contentType: "text/event-stream")
+        h[.cacheControl] = "no-cache"
+        let body = ResponseBody { writer in
+            var assembler = ChatAssembler(chat)
+            func send(_ v: JSONValue) async throws {
+                var frame = ByteBuffer(string: "data: ")
+                frame.writeBytes(try VoxJSON.encode(v))
+                frame.writeString("\n\n")
+                try await writer.write(frame)
+            }
+            do {
+                try await send(assembler.chunk(delta: ["role": .string("assistant"), "content": .string("")]))
+                if let first = chat.first { assembler.add(first); try await send(assembler.chunk(for: first)) }
+                while let out = try await chat.operation.next() {
+                    guard case .event(let json) = out, let e = ChatEvent(json: json) else { continue }
+                    assembler.add(e)
+                    try await send(assembler.chunk(for: e))
+                }
+                let result = chat.operation.result
+                try await send(assembler.chunk(delta: [:], finishReason: assembler.finishReason(result)))
+                if chat.includeUsage { try await send(assembler.usageChunk(result)) }
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                try await writer.finish(nil)
+            } catch let e as VoxPluginError {
+                logger.warning("chat stream failed after the head", metadata: ["provider": .string(chat.provider), "error": .string("\(e)")])
+                try? await send(VoxError(e, provider: chat.provider).json)
+                try await writer.finish(nil)
+            } catch {
+                chat.operation.cancel()
+                throw error
+            }
+        }
+        return Response(status: .ok, headers: h, body: body)
+    }
+}

@@ -1,0 +1,155 @@
+import CVoxPlugin
+import Foundation
+import VoxPluginKit
+
+/// `POST /v1/chat/completions`: the OpenAI request goes to the chosen
+/// provider with its own model id; the plugin's `delta` / `tool_call` events
+/// come back as OpenAI chunks (stream) or one completion (no stream).
+public struct StartedChat: Sendable {
+    public let provider: String
+    public let model: String
+    public let stream: Bool
+    public let includeUsage: Bool
+    /// The first event, already received (proof the provider answered).
+    public let first: ChatEvent?
+    public let operation: HostOperation
+    public let id: String
+    public let created: Int
+}
+
+/// One event of a chat operation, decoded.
+public enum ChatEvent: Sendable, Equatable {
+    case delta(String)
+    case toolCall(index: Int, id: String?, name: String?, arguments: String)
+
+    init?(json: String) {
+        guard let v = try? VoxJSON.decode(JSONValue.self, from: Data(json.utf8)) else { return nil }
+        switch v["type"]?.stringValue {
+        case "delta": self = .delta(v["content"]?.stringValue ?? "")
+        case "tool_call":
+            self = .toolCall(index: v["index"]?.intValue ?? 0, id: v["id"]?.stringValue, name: v["name"]?.stringValue,
+                             arguments: v["arguments"]?.stringValue ?? "")
+        default: return nil
+        }
+    }
+}
+
+extension VoxDaemon {
+    public func startChat(_ body: JSONValue) async throws -> StartedChat {
+        guard case .object(var request) = body else { throw VoxError(.invalidRequest, "the body must be a JSON object") }
+        guard case .array(let messages)? = request["messages"], !messages.isEmpty else {
+            throw VoxError(.invalidRequest, "messages must be a non-empty array of {role, content}")
+        }
+        if let m = request["model"], m.stringValue == nil, m != .null { throw VoxError(.invalidRequest, "model must be a string") }
+        let (instance, model) = try await ProviderResolver(daemon: self, operation: .llmChat).resolve(request["model"]?.stringValue)
+        guard let model else { throw VoxError(.invalidRequest, "\(instance.name) declares no chat model; name one as \(instance.name)/MODEL", provider: instance.name) }
+        let stream = request["stream"]?.boolValue ?? false
+        let includeUsage = request["stream_options"]?["include_usage"]?.boolValue ?? false
+        request["model"] = .string(model)
+        let op: HostOperation
+        do {
+            op = try instance.start(VOX_OP_LLM_CHAT, request: VoxJSON.string(JSONValue.object(request)),
+                                    bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: instance.name)
+        }
+        // Wait for the provider's first word (or its error) before answering.
+        var first: ChatEvent?
+        do {
+            while first == nil, let out = try await op.next() {
+                if case .event(let json) = out { first = ChatEvent(json: json) }
+            }
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: instance.name)
+        } catch {
+            op.cancel()
+            throw error
+        }
+        if first == nil {
+            throw VoxError(.unavailable, "\(instance.name) ended the chat without an answer", provider: instance.name, retriable: true)
+        }
+        return StartedChat(provider: instance.name, model: "\(instance.name)/\(model)", stream: stream, includeUsage: includeUsage,
+                           first: first, operation: op, id: "chatcmpl-\(RequestID.next())", created: Int(Date().timeIntervalSince1970))
+    }
+}
+
+/// Builds the OpenAI shapes from chat events.
+struct ChatAssembler {
+    let chat: StartedChat
+    private(set) var content = ""
+    private(set) var toolCalls: [Int: (id: String?, name: String?, arguments: String)] = [:]
+
+    init(_ chat: StartedChat) { self.chat = chat }
+
+    mutating func add(_ e: ChatEvent) {
+        switch e {
+        case .delta(let text): content += text
+        case .toolCall(let index, let id, let name, let arguments):
+            var t = toolCalls[index] ?? (nil, nil, "")
+            t.id = t.id ?? id
+            t.name = t.name ?? name
+            t.arguments += arguments
+            toolCalls[index] = t
+        }
+    }
+
+    func finishReason(_ result: OperationResult?) -> String {
+        result?.finishReason ?? (toolCalls.isEmpty ? "stop" : "tool_calls")
+    }
+
+    func usage(_ result: OperationResult?) -> JSONValue {
+        let input = result?.usage?.inputTokens ?? 0, output = result?.usage?.outputTokens ?? 0
+        return .object(["prompt_tokens": .number(Double(input)), "completion_tokens": .number(Double(output)),
+                        "total_tokens": .number(Double(input + output))])
+    }
+
+    /// The whole `chat.completion` object.
+    func completion(_ result: OperationResult?) -> JSONValue {
+        var message: [String: JSONValue] = ["role": .string("assistant"), "refusal": .null,
+                                            "content": content.isEmpty && !toolCalls.isEmpty ? .null : .string(content)]
+        if !toolCalls.isEmpty {
+            message["tool_calls"] = .array(toolCalls.keys.sorted().map { i in
+                let t = toolCalls[i]!
+                return .object(["id": .string(t.id ?? "call_\(i)"), "type": .string("function"),
+                                "function": .object(["name": .string(t.name ?? ""), "arguments": .string(t.arguments)])])
+            })
+        }
+        return .object([
+            "id": .string(chat.id), "object": .string("chat.completion"), "created": .number(Double(chat.created)),
+            "model": .string(chat.model),
+            "choices": .array([.object(["index": .number(0), "message": .object(message), "logprobs": .null,
+                                        "finish_reason": .string(finishReason(result))])]),
+            "usage": usage(result),
+        ])
+    }
+
+    /// One `chat.completion.chunk`.
+    func chunk(delta: [String: JSONValue], finishReason: String? = nil) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .string(chat.id), "object": .string("chat.completion.chunk"), "created": .number(Double(chat.created)),
+            "model": .string(chat.model),
+            "choices": .array([.object(["index": .number(0), "delta": .object(delta), "logprobs": .null,
+                                        "finish_reason": finishReason.map(JSONValue.string) ?? .null])]),
+        ]
+        if chat.includeUsage { o["usage"] = .null }
+        return .object(o)
+    }
+
+    func chunk(for e: ChatEvent) -> JSONValue {
+        switch e {
+        case .delta(let text): return chunk(delta: ["content": .string(text)])
+        case .toolCall(let index, let id, let name, let arguments):
+            var call: [String: JSONValue] = ["index": .number(Double(index))]
+            if let id { call["id"] = .string(id); call["type"] = .string("function") }
+            var function: [String: JSONValue] = ["arguments": .string(arguments)]
+            if let name { function["name"] = .string(name) }
+            call["function"] = .object(function)
+            return chunk(delta: ["tool_calls": .array([.object(call)])])
+        }
+    }
+
+    func usageChunk(_ result: OperationResult?) -> JSONValue {
+        .object(["id": .string(chat.id), "object": .string("chat.completion.chunk"), "created": .number(Double(chat.created)),
+                 "model": .string(chat.model), "choices": .array([]), "usage": usage(result)])
+    }
+}

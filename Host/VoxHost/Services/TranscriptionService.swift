@@ -1,0 +1,100 @@
+import CVoxPlugin
+import Foundation
+import VoxPluginKit
+
+/// `POST /v1/audio/transcriptions` (OpenAI's multipart shape) as a request.
+public struct TranscriptionInput: Sendable {
+    public var file: [UInt8]
+    public var fileName: String?
+    public var model: String?
+    public var language: String?
+    public var prompt: String?
+    public var responseFormat = "json"
+    public var temperature: Double?
+    public var timestampGranularities: [String] = []
+}
+
+/// What a provider heard: the plugin's `transcript` event.
+public struct Transcript: Sendable {
+    public var text: String
+    public var language: String?
+    public var duration: Double?
+    public var segments: [JSONValue]
+    public var words: [JSONValue]?
+}
+
+extension VoxDaemon {
+    static let transcriptionFormats = ["json", "text", "srt", "verbose_json", "vtt"]
+
+    public func transcribe(_ input: TranscriptionInput) async throws -> (provider: String, model: String?, transcript: Transcript) {
+        guard Self.transcriptionFormats.contains(input.responseFormat) else {
+            throw VoxError(.invalidRequest, "response_format \"\(input.responseFormat)\" is not one of \(Self.transcriptionFormats.joined(separator: ", "))")
+        }
+        guard !input.file.isEmpty else { throw VoxError(.invalidRequest, "the file part is empty") }
+        guard let encoding = AudioSniffer.encoding(of: Array(input.file.prefix(64))) else {
+            throw VoxError(.invalidRequest, "file\(input.fileName.map { " \"\($0)\"" } ?? "") does not look like audio (expected wav, mp3, ogg/opus, flac, webm or m4a)")
+        }
+        let (instance, model) = try await ProviderResolver(daemon: self, operation: .sttTranscribe).resolve(input.model)
+        if let formats = instance.capabilities[.sttTranscribe]?.formats, !formats.isEmpty, !formats.contains(encoding) {
+            throw VoxError(.invalidRequest, "\(instance.name) cannot transcribe \(encoding.rawValue); it takes \(formats.map(\.rawValue).joined(separator: ", "))", provider: instance.name)
+        }
+        var options: [String: JSONValue] = ["response_format": .string(input.responseFormat)]
+        if let t = input.temperature { options["temperature"] = .number(t) }
+        if !input.timestampGranularities.isEmpty { options["timestamp_granularities"] = .array(input.timestampGranularities.map(JSONValue.string)) }
+        if let n = input.fileName { options["file_name"] = .string(n) }
+        var request = TranscriptionRequest(model: model, language: input.language, prompt: input.prompt)
+        request.options = .object(options)
+        let op: HostOperation
+        do {
+            op = try instance.start(VOX_OP_STT_TRANSCRIBE, request: VoxJSON.string(request),
+                                    input: AudioData(format: AudioFormat(encoding: encoding), bytes: input.file),
+                                    bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: instance.name)
+        }
+        var transcript: Transcript?
+        do {
+            while let out = try await op.next() {
+                guard case .event(let json) = out, let v = try? VoxJSON.decode(JSONValue.self, from: Data(json.utf8)),
+                      v["type"]?.stringValue == "transcript" else { continue }
+                transcript = Transcript(text: v["text"]?.stringValue ?? "", language: v["language"]?.stringValue,
+                                        duration: v["duration"]?.doubleValue, segments: v["segments"]?.arrayValue ?? [],
+                                        words: v["words"]?.arrayValue)
+            }
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: instance.name)
+        }
+        guard let transcript else {
+            throw VoxError(.unavailable, "\(instance.name) finished without a transcript", provider: instance.name, retriable: true)
+        }
+        return (instance.name, model, transcript)
+    }
+}
+
+extension Transcript {
+    var timedSegments: [Subtitles.Segment] {
+        let s = segments.compactMap { v -> Subtitles.Segment? in
+            guard let start = v["start"]?.doubleValue, let end = v["end"]?.doubleValue else { return nil }
+            return Subtitles.Segment(start: start, end: end, text: v["text"]?.stringValue ?? "")
+        }
+        return s.isEmpty ? [Subtitles.Segment(start: 0, end: duration ?? 0, text: text)] : s
+    }
+
+    /// The body for an OpenAI `response_format`, and its content type.
+    func rendered(_ format: String) throws -> (String, Data) {
+        switch format {
+        case "text": return ("text/plain; charset=utf-8", Data(text.utf8))
+        case "srt": return ("text/plain; charset=utf-8", Data(Subtitles.srt(timedSegments).utf8))
+        case "vtt": return ("text/vtt; charset=utf-8", Data(Subtitles.vtt(timedSegments).utf8))
+        case "verbose_json":
+            var o: [String: JSONValue] = ["task": .string("transcribe"), "text": .string(text),
+                                          "language": language.map(JSONValue.string) ?? .null,
+                                          "duration": duration.map(JSONValue.number) ?? .null,
+                                          "segments": .array(segments)]
+            if let words { o["words"] = .array(words) }
+            return ("application/json", try VoxJSON.encode(JSONValue.object(o)))
+        default:
+            return ("application/json", try VoxJSON.encode(JSONValue.object(["text": .string(text)])))
+        }
+    }
+}
