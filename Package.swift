@@ -15,6 +15,7 @@ let package = Package(
         // Plugins: libvox_<name>.so, found by voxd next to its own binary.
         .library(name: "vox_localtts", type: .dynamic, targets: ["LocalTTS"]),
         .library(name: "vox_examplec", type: .dynamic, targets: ["ExampleC"]),
+        .library(name: "vox_openai", type: .dynamic, targets: ["OpenAI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -68,6 +69,8 @@ let package = Package(
         // espeak-ng, linked into LocalTTS (libespeak-ng-dev).
         .systemLibrary(name: "CEspeakNG", path: "Plugins/CEspeakNG", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "LocalTTS", dependencies: ["VoxPluginKit", "CEspeakNG"], path: "Plugins/LocalTTS"),
+        // Remote providers: VoxPluginKit only; the network is the host's (context.http).
+        .target(name: "OpenAI", dependencies: ["VoxPluginKit"], path: "Plugins/OpenAI"),
         // Plain C, written from the header alone (its own copy of nothing else).
         .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC", exclude: ["README.md"],
                 publicHeadersPath: ".", // a plugin exports only its entry symbol: no headers

@@ -109,7 +109,7 @@ public struct VoxHTTPResponse: Sendable {
         var out: [UInt8] = []
         for try await chunk in body {
             out += chunk
-            if out.count > limit { body.exchange.cancel(); throw VoxPluginError.unavailable("response body over \(limit) bytes") }
+            if out.count > limit { body.cancel(); throw VoxPluginError.unavailable("response body over \(limit) bytes") }
         }
         return out
     }
@@ -117,14 +117,31 @@ public struct VoxHTTPResponse: Sendable {
 
 /// The response body as an async sequence of chunks. Back-pressure: when
 /// more than a few chunks wait unread, the host is told to pause.
+/// Dropping every copy of the body (and its iterators) unread closes the
+/// connection, as does `cancel()`.
 public struct VoxHTTPBody: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
-    let exchange: HTTPExchange
-    public func makeAsyncIterator() -> Iterator { Iterator(exchange: exchange) }
+    let lease: ExchangeLease
+    var exchange: HTTPExchange { lease.exchange }
+
+    init(exchange: HTTPExchange) { lease = ExchangeLease(exchange) }
+
+    public func makeAsyncIterator() -> Iterator { Iterator(lease: lease) }
+
+    /// Stops reading: closes the connection (a no-op once the body ended).
+    public func cancel() { lease.exchange.cancel() }
+
     public struct Iterator: AsyncIteratorProtocol {
-        let exchange: HTTPExchange
-        public mutating func next() async throws -> [UInt8]? { try await exchange.next() }
+        let lease: ExchangeLease
+        public mutating func next() async throws -> [UInt8]? { try await lease.exchange.next() }
     }
+}
+
+/// Cancels the exchange when the last holder of its body lets go.
+final class ExchangeLease: Sendable {
+    let exchange: HTTPExchange
+    init(_ exchange: HTTPExchange) { self.exchange = exchange }
+    deinit { exchange.cancel() }
 }
 
 /// State of one exchange, shared between the host's callbacks and the reader.

@@ -208,12 +208,23 @@ public struct SynthesisRequest: Codable, Hashable, Sendable {
 }
 
 public struct TranscriptionRequest: Codable, Hashable, Sendable {
-    enum CodingKeys: String, CodingKey { case model; case language; case prompt; case interimResults = "interim_results"; case format; case options }
+    enum CodingKeys: String, CodingKey {
+        case model, language, prompt, format, options, temperature
+        case interimResults = "interim_results"
+        case timestampGranularities = "timestamp_granularities"
+        case fileName = "file_name"
+    }
     public var model: String?
     public var language: String?
     public var prompt: String?
     public var interimResults: Bool?
     public var format: AudioFormat?
+    /// Sampling temperature 0–1, when the client set one.
+    public var temperature: Double?
+    /// "word" and/or "segment": the timestamps the client asked for.
+    public var timestampGranularities: [String]?
+    /// The client's name for the uploaded file (a hint for container types).
+    public var fileName: String?
     public var options: JSONValue?
     public init(model: String? = nil, language: String? = nil, prompt: String? = nil) {
         self.model = model; self.language = language; self.prompt = prompt

@@ -13,8 +13,12 @@ final class Daemon {
     private(set) var process: Process?
     private(set) var log: String { get { (try? String(contentsOfFile: "\(dir)/voxd.log", encoding: .utf8)) ?? "" } set {} }
 
+    /// Extra environment for voxd (e.g. the variables its secrets name).
+    let environment: [String: String]
+
     /// plugins: NAME → plugins.d file text. config: extra etc/voxd.toml text.
-    init(plugins: [String: String], config: String = "") {
+    init(plugins: [String: String], config: String = "", environment: [String: String] = [:]) {
+        self.environment = environment
         dir = TestPaths.tempDir("it")
         socket = "\(dir)/voxd.sock"
         pluginsDir = "\(dir)/plugins.d"
@@ -49,6 +53,7 @@ final class Daemon {
         p.standardError = logHandle
         var env = ProcessInfo.processInfo.environment
         env["VOXD_SOCKET"] = nil
+        env.merge(environment) { $1 }
         p.environment = env
         try p.run()
         process = p

@@ -10,13 +10,24 @@ import VoxPluginKit
 /// timeouts are the host's. Each exchange is one task; its callbacks follow
 /// the header's order: on_response ≤ 1, on_body*, on_complete exactly once.
 enum HostHTTPService {
-    /// The shared client (connect timeout 10 s; the rest per request).
-    static let client: HTTPClient = {
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(10))
-        config.decompression = .enabled(limit: .ratio(50))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-    }()
+    /// Pooled clients by connect timeout (AsyncHTTPClient sets it per client;
+    /// plugins use few distinct values). Other timeouts are per request.
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var clients: [UInt32: HTTPClient] = [:]
+    static let defaultConnectTimeoutMs: UInt32 = 10_000
+
+    static func client(connectTimeoutMs: UInt32) -> HTTPClient {
+        let ms = connectTimeoutMs == 0 ? defaultConnectTimeoutMs : connectTimeoutMs
+        return lock.withLock {
+            if let c = clients[ms] { return c }
+            var config = HTTPClient.Configuration()
+            config.timeout = .init(connect: .milliseconds(Int64(ms)))
+            config.decompression = .enabled(limit: .ratio(50))
+            let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+            clients[ms] = c
+            return c
+        }
+    }
 
     static func install(into api: inout vox_host_api) {
         api.http_start = { hp, request, callbacks, user, errOut in
@@ -56,6 +67,7 @@ final class HostHTTPExchange: @unchecked Sendable {
     private let user: UnsafeMutableRawPointer?
     private let request: HTTPClientRequest
     private let timeouts: (firstByte: Double, idle: Double, total: Double)
+    private let connectTimeoutMs: UInt32
     private let lock = NSLock()
     private var task: Task<Void, Never>?
     private var paused: CheckedContinuation<Void, Never>?
@@ -89,6 +101,7 @@ final class HostHTTPExchange: @unchecked Sendable {
         }
         self.request = req
         func secs(_ ms: UInt32, _ dflt: Double) -> Double { ms == 0 ? dflt : Double(ms) / 1000 }
+        connectTimeoutMs = r.pointee.connect_timeout_ms
         timeouts = (secs(r.pointee.first_byte_timeout_ms, 60), secs(r.pointee.idle_timeout_ms, 60), secs(r.pointee.total_timeout_ms, 0))
     }
 
@@ -103,7 +116,7 @@ final class HostHTTPExchange: @unchecked Sendable {
         do {
             let deadline: NIODeadline = timeouts.total > 0 ? .now() + .milliseconds(Int64(timeouts.total * 1000)) : .distantFuture
             watchdog.arm(after: timeouts.firstByte) { [weak self] in self?.timeOut("no response within \(self?.timeouts.firstByte ?? 0) s") }
-            let response = try await HostHTTPService.client.execute(request, deadline: deadline)
+            let response = try await HostHTTPService.client(connectTimeoutMs: connectTimeoutMs).execute(request, deadline: deadline)
             let headers = response.headers.map { ($0.name, $0.value) }
             deliverHead(status: Int32(response.status.code), headers: headers)
             watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }

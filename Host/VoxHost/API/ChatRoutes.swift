@@ -45,7 +45,9 @@ struct ChatRoutes {
     static func stream(_ chat: StartedChat, logger: Logger) -> Response {
         var h = headers(chat, contentType: "text/event-stream")
         h[.cacheControl] = "no-cache"
+        let lease = OperationLease(chat.operation)
         let body = ResponseBody { writer in
+            _ = lease
             var assembler = ChatAssembler(chat)
             func send(_ v: JSONValue) async throws {
                 var frame = ByteBuffer(string: "data: ")

@@ -27,7 +27,9 @@ struct SpeechRoutes {
         if let v = s.voice { headers[HTTPField.Name("X-Vox-Voice")!] = v }
         if let r = s.output.sampleRate { headers[HTTPField.Name("X-Vox-Sample-Rate")!] = String(r) }
         let op = s.operation
+        let lease = OperationLease(op)
         let body = ResponseBody { writer in
+            _ = lease
             do {
                 var first = s.firstChunk
                 if case .wav(let rate, let channels) = s.output { first = WAV.header(sampleRate: rate, channels: channels) + first }

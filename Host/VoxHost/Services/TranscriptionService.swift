@@ -38,12 +38,10 @@ extension VoxDaemon {
         if let formats = instance.capabilities[.sttTranscribe]?.formats, !formats.isEmpty, !formats.contains(encoding) {
             throw VoxError(.invalidRequest, "\(instance.name) cannot transcribe \(encoding.rawValue); it takes \(formats.map(\.rawValue).joined(separator: ", "))", provider: instance.name)
         }
-        var options: [String: JSONValue] = ["response_format": .string(input.responseFormat)]
-        if let t = input.temperature { options["temperature"] = .number(t) }
-        if !input.timestampGranularities.isEmpty { options["timestamp_granularities"] = .array(input.timestampGranularities.map(JSONValue.string)) }
-        if let n = input.fileName { options["file_name"] = .string(n) }
         var request = TranscriptionRequest(model: model, language: input.language, prompt: input.prompt)
-        request.options = .object(options)
+        request.temperature = input.temperature
+        request.timestampGranularities = input.timestampGranularities.isEmpty ? nil : input.timestampGranularities
+        request.fileName = input.fileName
         let op: HostOperation
         do {
             op = try instance.start(VOX_OP_STT_TRANSCRIBE, request: VoxJSON.string(request),

@@ -1,0 +1,163 @@
+import Foundation
+import VoxPluginKit
+
+/// `llm.chat`: POST {base}/chat/completions, always streamed upstream
+/// (openai.md "POST /chat/completions" and "Streaming").
+struct ChatOperation {
+    let client: OpenAIClient
+
+    /// The client's request body with `stream: true` and
+    /// `stream_options.include_usage: true` forced (so the last chunk carries
+    /// usage); every other field is kept as the client sent it.
+    static func upstreamBody(_ request: JSONValue) throws -> JSONValue {
+        guard var body = request.objectValue else { throw VoxPluginError.invalidRequest("chat: the request must be a JSON object") }
+        if body["model"] == nil || body["model"] == .null { body["model"] = .string(OpenAICatalog.defaultChatModel) }
+        guard body["model"]?.stringValue?.isEmpty == false else { throw VoxPluginError.invalidRequest("chat: model must be a non-empty string") }
+        guard let messages = body["messages"]?.arrayValue, !messages.isEmpty else {
+            throw VoxPluginError.invalidRequest("chat: messages must be a non-empty array")
+        }
+        // Events carry no choice index, so only one choice can be streamed.
+        if let n = body["n"], n != .null, n.intValue != 1 {
+            throw VoxPluginError.invalidRequest("chat: n must be 1 (voxd streams a single choice)")
+        }
+        body["stream"] = .bool(true)
+        var options = body["stream_options"]?.objectValue ?? [:]
+        options["include_usage"] = .bool(true)
+        body["stream_options"] = .object(options)
+        return .object(body)
+    }
+
+    func run(_ request: JSONValue, output: EventOutput) async throws -> OperationResult {
+        let body = try Self.upstreamBody(request)
+        let path = "/chat/completions"
+        let response = try await client.postJSON(path, body, accept: "text/event-stream")
+        var stream = ChatStream()
+
+        // A gateway that ignores `stream` answers one JSON completion.
+        if let type = response.header("content-type")?.lowercased(), type.hasPrefix("application/json") {
+            let bytes = try await client.collect(response, what: "POST \(path)")
+            for event in try stream.completion(bytes) { try await output.emit(event) }
+            return stream.result
+        }
+
+        var parser = SSEParser()
+        var reader = BodyReader(response.body, what: "POST \(path)")
+        do {
+            while let chunk = try await readUnlessDone(&reader, done: stream.done) {
+                for frame in parser.feed(chunk) where !stream.done {
+                    for event in try stream.frame(frame) { try await output.emit(event) }
+                }
+            }
+            for frame in parser.finish() where !stream.done {
+                for event in try stream.frame(frame) { try await output.emit(event) }
+            }
+        } catch {
+            await OpenAIClient.abandon(response.body)
+            throw error
+        }
+        guard stream.done, stream.sawChoice else {
+            throw VoxPluginError(.unavailable, "openai: truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
+        }
+        return stream.result
+    }
+
+    /// The next chunk; once [DONE] was seen, the rest is drained and a
+    /// transport failure there no longer matters (the answer is complete).
+    private func readUnlessDone(_ reader: inout BodyReader, done: Bool) async throws -> [UInt8]? {
+        guard done else { return try await reader.next() }
+        do { return try await reader.next() } catch { return nil }
+    }
+}
+
+/// Turns chat.completion.chunk objects into voxd events and keeps what the
+/// result needs. Only choice 0 is followed (n is refused above 1).
+struct ChatStream {
+    private(set) var done = false
+    private(set) var sawChoice = false
+    private var finishReason: String?
+    private var usage: Usage?
+    private var startedTools: Set<Int> = []
+
+    var result: OperationResult { OperationResult(usage: usage, finishReason: finishReason) }
+
+    /// One SSE event's data: `[DONE]` or a chunk object.
+    mutating func frame(_ data: String) throws -> [JSONValue] {
+        let text = data.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty { return [] }
+        if text == "[DONE]" { done = true; return [] }
+        guard let chunk = try? VoxJSON.decode(JSONValue.self, from: Data(text.utf8)), chunk.objectValue != nil else {
+            throw VoxPluginError(.unavailable, "openai sent malformed JSON in the chat stream: \(OpenAIErrors.snippet(text))", retriable: true)
+        }
+        // An error inside a 200 stream: {"error": {"message", "type", …}}.
+        if let err = chunk["error"], err != .null {
+            let message = err["message"]?.stringValue ?? OpenAIErrors.snippet(text)
+            throw VoxPluginError(.unavailable, "openai reported an error mid-stream: \(message)", retriable: true)
+        }
+        if let u = chunk["usage"], u != .null { usage = Self.usage(u) }
+        var events: [JSONValue] = []
+        for choice in chunk["choices"]?.arrayValue ?? [] where (choice["index"]?.intValue ?? 0) == 0 {
+            sawChoice = true
+            if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
+            guard let delta = choice["delta"] else { continue }
+            events += self.delta(delta)
+        }
+        return events
+    }
+
+    /// A non-streamed chat.completion (the same events, all at once).
+    mutating func completion(_ bytes: [UInt8]) throws -> [JSONValue] {
+        guard let obj = try? VoxJSON.decode(JSONValue.self, from: Data(bytes)), obj.objectValue != nil else {
+            throw VoxPluginError(.unavailable, "openai sent malformed JSON: \(OpenAIErrors.snippet(bytes))", retriable: true)
+        }
+        if let u = obj["usage"], u != .null { usage = Self.usage(u) }
+        guard let choice = obj["choices"]?.arrayValue?.first else {
+            throw VoxPluginError(.unavailable, "openai answered without any choice", retriable: true)
+        }
+        sawChoice = true
+        done = true
+        finishReason = choice["finish_reason"]?.stringValue
+        guard let message = choice["message"] else { return [] }
+        // A full tool call has the shape of a first fragment with all of its arguments.
+        var fragments: [JSONValue] = []
+        for (i, call) in (message["tool_calls"]?.arrayValue ?? []).enumerated() {
+            var c = call.objectValue ?? [:]
+            c["index"] = .number(Double(i))
+            fragments.append(.object(c))
+        }
+        var delta: [String: JSONValue] = [:]
+        if let content = message["content"] { delta["content"] = content }
+        if let refusal = message["refusal"] { delta["refusal"] = refusal }
+        if !fragments.isEmpty { delta["tool_calls"] = .array(fragments) }
+        return self.delta(.object(delta))
+    }
+
+    /// `delta.content` → delta events; `delta.tool_calls[]` → tool_call
+    /// events keyed by index, id and name only on an index's first fragment
+    /// (openai.md: "only the first fragment has id, type, name").
+    private mutating func delta(_ delta: JSONValue) -> [JSONValue] {
+        var events: [JSONValue] = []
+        if let text = delta["content"]?.stringValue, !text.isEmpty {
+            events.append(.object(["type": .string("delta"), "content": .string(text)]))
+        }
+        // A refusal is the model's answer too; pass its text as content.
+        if let text = delta["refusal"]?.stringValue, !text.isEmpty {
+            events.append(.object(["type": .string("delta"), "content": .string(text)]))
+        }
+        for call in delta["tool_calls"]?.arrayValue ?? [] {
+            let index = call["index"]?.intValue ?? 0
+            var event: [String: JSONValue] = ["type": .string("tool_call"), "index": .number(Double(index))]
+            if !startedTools.contains(index) {
+                startedTools.insert(index)
+                if let id = call["id"]?.stringValue { event["id"] = .string(id) }
+                if let name = call["function"]?["name"]?.stringValue { event["name"] = .string(name) }
+            }
+            event["arguments"] = .string(call["function"]?["arguments"]?.stringValue ?? "")
+            events.append(.object(event))
+        }
+        return events
+    }
+
+    static func usage(_ u: JSONValue) -> Usage {
+        Usage(inputTokens: u["prompt_tokens"]?.intValue, outputTokens: u["completion_tokens"]?.intValue)
+    }
+}
