@@ -92,7 +92,7 @@ let package = Package(
 
         .executableTarget(
             name: "VoxBench",
-            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin",
+            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -82,7 +82,9 @@ struct ChatStream {
 
     /// One SSE event's data: `[DONE]` or a chunk object.
     mutating func frame(_ data: String) throws -> [JSONValue] {
-        let text = data.trimmingCharacters(in: .whitespacesAndNewlines)
+        // A byte-level trim: Foundation's trimmingCharacters goes through
+        // NSString on Linux and showed up as a per-frame cost in the profile.
+        let text = Self.trimmed(data)
         if text.isEmpty { return [] }
         if text == "[DONE]" { done = true; return [] }
         guard let chunk = try? VoxJSON.decode(JSONValue.self, from: Data(text.utf8)), chunk.objectValue != nil else {
@@ -155,6 +157,15 @@ struct ChatStream {
             events.append(.object(event))
         }
         return events
+    }
+
+    static func trimmed(_ s: String) -> String {
+        let u = s.utf8
+        func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+        guard let first = u.firstIndex(where: { !space($0) }) else { return "" }
+        let last = u.lastIndex(where: { !space($0) })!
+        if first == u.startIndex, last == u.index(before: u.endIndex) { return s }
+        return String(s[first...last])
     }
 
     static func usage(_ u: JSONValue) -> Usage {

@@ -12,6 +12,9 @@ struct VoxBench {
             if only == nil || only == "abi" { try await ABIBench.run() }
             if only == nil || only == "socket" { try await SocketBench.run() }
             if only == nil || only == "startup" { try await StartupBench.run() }
+            if only == nil || only == "provider" { try await ProviderBench.run() }
+            if only == "chat" { try await ProviderBench.run(speech: false) }
+            if only == "speech" { try await ProviderBench.run(chat: false) }
         }.value
     }
 }

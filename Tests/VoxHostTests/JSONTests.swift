@@ -1,0 +1,37 @@
+import Foundation
+import VoxPluginKit
+import XCTest
+
+/// VoxJSON's JSONValue fast paths (JSONParser and the writer) against Foundation.
+final class JSONTests: XCTestCase {
+    let sample = #"{"id":"c1","n":-1.5e3,"z":0,"one":1,"t":true,"f":false,"nil":null,"s":"a \"q\" é\n\t\u0001 \ud83d\ude00","a":[1,[2,{"k":"v"}],[]],"o":{}}"#
+
+    func testParsesLikeFoundation() throws {
+        let ours = try VoxJSON.decode(JSONValue.self, from: Data(sample.utf8))
+        let theirs = try JSONDecoder().decode(JSONValue.self, from: Data(sample.utf8))
+        XCTAssertEqual(ours, theirs)
+        XCTAssertEqual(ours["t"], .bool(true))
+        XCTAssertEqual(ours["one"], .number(1))
+        XCTAssertEqual(ours["s"]?.stringValue, "a \"q\" é\n\t\u{01} 😀")
+    }
+
+    func testWritesSortedAndRoundTrips() throws {
+        let v = try VoxJSON.decode(JSONValue.self, from: Data(sample.utf8))
+        let text = VoxJSON.string(v)
+        XCTAssertTrue(text.hasPrefix(#"{"a":[1,[2,{"k":"v"}],[]],"f":false,"id":"c1","n":-1500,"nil":null,"o":{},"one":1,"#), text)
+        XCTAssertTrue(text.contains(#""s":"a \"q\" é\n\t\u0001 😀""#), text)
+        XCTAssertEqual(try VoxJSON.decode(JSONValue.self, from: Data(text.utf8)), v)
+        // Foundation reads what we write.
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(text.utf8)))
+        XCTAssertEqual(VoxJSON.string(JSONValue.number(0.25)), "0.25")
+        XCTAssertEqual(VoxJSON.string(JSONValue.number(.nan)), "null")
+    }
+
+    func testRefusesMalformedJSON() {
+        for bad in ["", "{", "[1,]", #"{"a" 1}"#, "01", #""\ud800""#, "tru", "1 2", "\"a\u{01}\"", "[\"\\x\"]", "{\"a\":1,}", "-", "1.", "1e"] {
+            XCTAssertThrowsError(try VoxJSON.decode(JSONValue.self, from: Data(bad.utf8)), bad)
+        }
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        XCTAssertThrowsError(try VoxJSON.decode(JSONValue.self, from: Data(deep.utf8)))
+    }
+}

@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import VoxHost
+import VoxTestSupport
+
+/// A remote provider through voxd against the same loopback fake called
+/// directly, same process, same client, alternating runs:
+/// - streamed chat: added time to the first content frame (target < 1 ms
+///   median) and throughput on a 1,000-chunk stream (target ≤ 5% loss);
+/// - /v1/audio/speech PCM passthrough bytes/s (target ≥ 90% of direct).
+enum ProviderBench {
+    static func run(chat runChat: Bool = true, speech runSpeech: Bool = true) async throws {
+        Bench.line("== remote provider (OpenAI plugin + loopback fake): through voxd vs direct")
+        let fake = try await OpenAIFake.start()
+        fake.script("/v1/chat/completions", .slowStream(chunks: 1000, intervalMs: 0))
+        setenv("VOXD_BENCH_OPENAI_KEY", OpenAIFake.defaultAPIKey, 1)
+        let dir = Bench.tempDir("provider")
+        let pluginsDir = "\(dir)/plugins.d"
+        try FileManager.default.createDirectory(atPath: pluginsDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(atPath: "\(pluginsDir)/openai.toml", contents: Data("""
+            library = "libvox_openai.so"
+            [settings]
+            base_url = "\(fake.baseURL)"
+            [secrets]
+            api_key = "env:VOXD_BENCH_OPENAI_KEY"
+            """.utf8))
+        var config = DaemonConfig()
+        config.stateDir = dir
+        config.socketPath = "\(dir)/voxd.sock"
+        config.pluginsDir = pluginsDir
+        config.pluginsDirExplicit = true
+        let daemon = VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
+        let report = try await daemon.registry.reload()
+        guard report.failed.isEmpty else { fatalError("openai plugin failed: \(report.failed)") }
+        let app = try APIServer.application(daemon: daemon, services: [])
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Bench.quiet))
+        let running = Task { try await group.run() }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: config.socketPath) { try await Task.sleep(nanoseconds: 10_000_000) }
+
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let viaVoxd = URL(httpURLWithSocketPath: config.socketPath, uri: "/v1/chat/completions")!.absoluteString
+        let direct = "\(fake.baseURL)/chat/completions"
+        let chatBody = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"count"}]}"#
+        let voxdChatBody = chatBody.replacingOccurrences(of: "gpt-4o-mini", with: "openai/gpt-4o-mini")
+
+        if runChat {
+        var ttfb: [String: [Double]] = ["direct": [], "voxd": []]
+        var total: [String: [Double]] = ["direct": [], "voxd": []]
+        for round in 0..<20 {
+            let order = round % 2 == 0 ? ["direct", "voxd"] : ["voxd", "direct"]
+            for name in order {
+                let (first, all, frames) = try await chat(client, url: name == "direct" ? direct : viaVoxd,
+                                                           body: name == "direct" ? chatBody : voxdChatBody)
+                precondition(frames >= 1000, "\(name): \(frames) frames")
+                if round > 1 { ttfb[name]!.append(first); total[name]!.append(all) } // two warm-up rounds
+            }
+        }
+        let addedTTFB = median(ttfb["voxd"]!) - median(ttfb["direct"]!)
+        let throughput = median(total["direct"]!) / median(total["voxd"]!)
+        Bench.line(String(format: "chat TTFB: voxd %.2f ms, direct %.2f ms, added %.2f ms (median of 18)", median(ttfb["voxd"]!) * 1000,
+                          median(ttfb["direct"]!) * 1000, addedTTFB * 1000))
+        Bench.line(String(format: "chat 1,000-chunk stream: voxd %.1f ms, direct %.1f ms: voxd throughput %.0f%% of direct (%.1f us added per chunk)",
+                          median(total["voxd"]!) * 1000, median(total["direct"]!) * 1000, throughput * 100,
+                          (median(total["voxd"]!) - median(total["direct"]!)) / 1000 * 1e6))
+
+        }
+
+        // Speech: 4,000 characters → 9.6 MB of 24 kHz PCM from the fake.
+        if runSpeech {
+        let input = String(repeating: "a", count: 4000)
+        let speechDirect = "\(fake.baseURL)/audio/speech"
+        let speechVoxd = URL(httpURLWithSocketPath: config.socketPath, uri: "/v1/audio/speech")!.absoluteString
+        var rates: [String: [Double]] = ["direct": [], "voxd": []]
+        for round in 0..<8 {
+            for name in round % 2 == 0 ? ["direct", "voxd"] : ["voxd", "direct"] {
+                let body = name == "direct"
+                    ? #"{"model":"gpt-4o-mini-tts","voice":"alloy","response_format":"pcm","input":"\#(input)"}"#
+                    : #"{"model":"openai/gpt-4o-mini-tts","voice":"alloy","response_format":"pcm","input":"\#(input)"}"#
+                let (bytes, seconds) = try await download(client, url: name == "direct" ? speechDirect : speechVoxd, body: body)
+                precondition(bytes > 9_000_000)
+                if round > 0 { rates[name]!.append(Double(bytes) / seconds) }
+            }
+        }
+        let v = median(rates["voxd"]!), dr = median(rates["direct"]!)
+        Bench.line(String(format: "speech passthrough: voxd %.0f MB/s, direct %.0f MB/s: %.0f%% of direct (median of 7)", v / 1e6, dr / 1e6, 100 * v / dr))
+        }
+
+        try await client.shutdown()
+        running.cancel()
+        _ = await running.result
+        await daemon.registry.shutdown()
+        await fake.stop()
+    }
+
+    static func median(_ a: [Double]) -> Double { a.sorted()[a.count / 2] }
+
+    static func request(_ url: String, _ body: String) -> HTTPClientRequest {
+        var r = HTTPClientRequest(url: url)
+        r.method = .POST
+        r.headers.add(name: "Content-Type", value: "application/json")
+        r.headers.add(name: "Authorization", value: "Bearer \(OpenAIFake.defaultAPIKey)")
+        r.body = .bytes(ByteBuffer(string: body))
+        return r
+    }
+
+    /// Seconds to the first content frame, seconds to the end, content frames
+    /// seen (each carries one "word…" from the fake). A byte scan, so the
+    /// client costs the same however the frames are split into reads.
+    static func chat(_ client: HTTPClient, url: String, body: String) async throws -> (Double, Double, Int) {
+        let t = Bench.now()
+        let response = try await client.execute(request(url, body), timeout: .seconds(30))
+        precondition(response.status == .ok, "\(url): \(response.status)")
+        let needle = Array("word".utf8)
+        var first: Double?
+        var frames = 0
+        var matched = 0 // bytes of `needle` matched so far, across reads
+        for try await chunk in response.body {
+            chunk.withUnsafeReadableBytes { bytes in
+                for byte in bytes {
+                    if byte == needle[matched] {
+                        matched += 1
+                        if matched == needle.count {
+                            frames += 1
+                            matched = 0
+                            if first == nil { first = Double(Bench.now() - t) / 1e9 }
+                        }
+                    } else {
+                        matched = byte == needle[0] ? 1 : 0
+                    }
+                }
+            }
+        }
+        return (first ?? 0, Double(Bench.now() - t) / 1e9, frames)
+    }
+
+    static func download(_ client: HTTPClient, url: String, body: String) async throws -> (Int, Double) {
+        let t = Bench.now()
+        let response = try await client.execute(request(url, body), timeout: .seconds(60))
+        precondition(response.status == .ok, "\(url): \(response.status)")
+        var n = 0
+        for try await chunk in response.body { n += chunk.readableBytes }
+        return (n, Double(Bench.now() - t) / 1e9)
+    }
+}
