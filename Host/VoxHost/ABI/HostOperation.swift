@@ -168,6 +168,16 @@ public final class HostOperation: @unchecked Sendable {
         }
     }
 
+    /// The next output and whatever else is already buffered (up to
+    /// `limit`), so a consumer that fell behind can write them at once; nil
+    /// after a successful end.
+    public func nextBatch(limit: Int = 64) async throws -> [OperationOutput]? {
+        guard let first = try await next() else { return nil }
+        var batch = [first]
+        while batch.count < limit, let more = try takeBuffered() { batch.append(more) }
+        return batch
+    }
+
     private func takeBuffered() throws -> OperationOutput? {
         let (item, resume): (OperationOutput?, OpaquePointer?) = lock.withLock {
             guard head < items.count else { return (nil, nil) }

@@ -49,19 +49,28 @@ struct ChatRoutes {
         let body = ResponseBody { writer in
             _ = lease
             var assembler = ChatAssembler(chat)
+            func frame(_ v: JSONValue, into buffer: inout ByteBuffer) {
+                buffer.writeString("data: ")
+                buffer.writeString(v.serialized)
+                buffer.writeString("\n\n")
+            }
             func send(_ v: JSONValue) async throws {
-                var frame = ByteBuffer(string: "data: ")
-                frame.writeBytes(try VoxJSON.encode(v))
-                frame.writeString("\n\n")
-                try await writer.write(frame)
+                var buffer = ByteBuffer()
+                frame(v, into: &buffer)
+                try await writer.write(buffer)
             }
             do {
                 try await send(assembler.chunk(delta: ["role": .string("assistant"), "content": .string("")]))
                 if let first = chat.first { assembler.add(first); try await send(assembler.chunk(for: first)) }
-                while let out = try await chat.operation.next() {
-                    guard case .event(let json) = out, let e = ChatEvent(json: json) else { continue }
-                    assembler.add(e)
-                    try await send(assembler.chunk(for: e))
+                // Events that piled up while the client was slower go out in one write.
+                while let batch = try await chat.operation.nextBatch() {
+                    var buffer = ByteBuffer()
+                    for out in batch {
+                        guard case .event(let json) = out, let e = ChatEvent(json: json) else { continue }
+                        assembler.add(e)
+                        frame(assembler.chunk(for: e), into: &buffer)
+                    }
+                    if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
                 let result = chat.operation.result
                 try await send(assembler.chunk(delta: [:], finishReason: assembler.finishReason(result)))

@@ -34,8 +34,10 @@ struct SpeechRoutes {
                 var first = s.firstChunk
                 if case .wav(let rate, let channels) = s.output { first = WAV.header(sampleRate: rate, channels: channels) + first }
                 try await writer.write(ByteBuffer(bytes: first))
-                while let out = try await op.next() {
-                    if case .audio(_, let bytes) = out, !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                while let batch = try await op.nextBatch() {
+                    var buffer = ByteBuffer()
+                    for case .audio(_, let bytes) in batch { buffer.writeBytes(bytes) }
+                    if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
                 try await writer.finish(nil)
             } catch {
