@@ -60,8 +60,11 @@ struct ChatRoutes {
                 try await writer.write(buffer)
             }
             do {
-                try await send(assembler.chunk(delta: ["role": .string("assistant"), "content": .string("")]))
-                if let first = chat.first { assembler.add(first); try await send(assembler.chunk(for: first)) }
+                // The role chunk and the first words go out in one write.
+                var opening = ByteBuffer()
+                frame(assembler.chunk(delta: ["role": .string("assistant"), "content": .string("")]), into: &opening)
+                if let first = chat.first { assembler.add(first); frame(assembler.chunk(for: first), into: &opening) }
+                try await writer.write(opening)
                 // Events that piled up while the client was slower go out in one write.
                 while let batch = try await chat.operation.nextBatch() {
                     var buffer = ByteBuffer()
