@@ -219,9 +219,10 @@ typedef struct vox_type_http_request {
     const vox_type_str *headers;/* 2 * header_count strings: name, value, name…  */
     size_t header_count;
     vox_type_str body;          /* whole body; ignored with VOX_HTTP_STREAM_BODY */
-    uint32_t connect_timeout_ms;     /* 0 = host default                         */
-    uint32_t first_byte_timeout_ms;  /* until response head; 0 = host default    */
-    uint32_t idle_timeout_ms;        /* between body chunks; 0 = host default    */
+    uint32_t connect_timeout_ms;     /* 0 = host default (voxd: 10 s)            */
+    uint32_t first_byte_timeout_ms;  /* until response head; 0 = default (60 s)  */
+    uint32_t idle_timeout_ms;        /* between body chunks; 0 = default (60 s);
+                                        not counted while the plugin has paused  */
     uint32_t total_timeout_ms;       /* whole exchange; 0 = none                 */
 } vox_type_http_request;
 
