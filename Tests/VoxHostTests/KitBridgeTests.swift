@@ -20,10 +20,22 @@ final class KitBridgeTests: XCTestCase {
             self.context = context
         }
         var capabilities: Capabilities {
-            Capabilities(operations: [.ttsSynthesize: .init(stream: true, formats: [.pcmS16LE]), .voicesList: .init()],
+            Capabilities(operations: [.ttsSynthesize: .init(stream: true, formats: [.pcmS16LE]), .voicesList: .init(),
+                                      .sttStream: .init(formats: [.pcmS16LE], sampleRates: [16000])],
                          models: [ModelInfo(id: "m1", operations: [.ttsSynthesize])], defaultModel: "m1")
         }
         func listVoices(_ request: VoiceListRequest) async throws -> [Voice] { [Voice(id: "v1", gender: "female")] }
+
+        /// A partial per pushed chunk (its byte count so far), a final at the end.
+        func streamTranscription(_ request: TranscriptionRequest, input: AudioInputStream, output: EventOutput) async throws -> OperationResult {
+            var total = 0
+            for await chunk in input {
+                total += chunk.bytes.count
+                try await output.emit(JSONValue.object(["type": .string("partial"), "text": .string("\(total) bytes")]))
+            }
+            try await output.emit(JSONValue.object(["type": .string("final"), "text": .string("heard \(total) bytes")]))
+            return OperationResult(usage: Usage(audioSeconds: Double(total) / 32000))
+        }
 
         /// options.url: stream that URL's body as audio; options.chunks: emit that many 640-byte chunks.
         func synthesize(_ request: SynthesisRequest, output: AudioOutput) async throws -> OperationResult {
@@ -100,6 +112,74 @@ final class KitBridgeTests: XCTestCase {
         XCTAssertEqual(n, 200 * 640)
     }
 
+    func testStreamingInputReachesThePluginAndEnds() async throws {
+        let i = try Self.makeInstance()
+        let op = try i.start(VOX_OP_STT_STREAM, request: #"{"format":{"encoding":"pcm_s16le","sample_rate":16000,"channels":1}}"#,
+                             bufferBytes: 1 << 16, timeout: 30)
+        let format = AudioFormat(encoding: .pcmS16LE, sampleRate: 16000, channels: 1)
+        for _ in 0..<3 { try op.push(AudioData(format: format, bytes: [UInt8](repeating: 0, count: 3200))) }
+        try op.finishInput()
+        var texts: [String] = []
+        while let out = try await op.next() {
+            if case .event(let json) = out, let v = try? VoxJSON.decode(JSONValue.self, from: Data(json.utf8)) {
+                texts.append("\(v["type"]!.stringValue!): \(v["text"]!.stringValue!)")
+            }
+        }
+        XCTAssertEqual(texts, ["partial: 3200 bytes", "partial: 6400 bytes", "partial: 9600 bytes", "final: heard 9600 bytes"])
+        XCTAssertEqual(op.result?.usage?.audioSeconds ?? 0, 0.3, accuracy: 1e-9)
+        // After the end, pushing is refused, not lost silently.
+        XCTAssertThrowsError(try op.push(AudioData(format: format, bytes: [0, 0])))
+    }
+
+    /// The host's streamed request body (VOX_HTTP_STREAM_BODY) through the
+    /// services table directly, as a C plugin would use it.
+    func testStreamedRequestBodyThroughTheServicesTable() async throws {
+        final class Box: @unchecked Sendable {
+            let done = DispatchSemaphore(value: 0)
+            var status: Int32 = 0
+            var body: [UInt8] = []
+            var error: VoxPluginError?
+        }
+        let box = Box()
+        var callbacks = vox_type_http_callbacks()
+        callbacks.struct_size = UInt32(MemoryLayout<vox_type_http_callbacks>.size)
+        callbacks.on_response = { user, status, _, _ in Unmanaged<Box>.fromOpaque(user!).takeUnretainedValue().status = status }
+        callbacks.on_body = { user, data, len in
+            Unmanaged<Box>.fromOpaque(user!).takeUnretainedValue().body += UnsafeBufferPointer(start: data, count: len)
+            return Int32(VOX_FLOW_CONTINUE.rawValue)
+        }
+        callbacks.on_complete = { user, error in
+            let b = Unmanaged<Box>.fromOpaque(user!).takeUnretainedValue()
+            b.error = error.map { VoxPluginError(abi: $0) }
+            b.done.signal()
+        }
+        let handle = HostPluginHandle(name: "kittest", logger: TestSupport.logger, secrets: [:], metrics: MetricsStore())
+        let api = HostServices.table.pointee
+        var err = vox_type_error()
+        let http: OpaquePointer? = withVoxStr("POST") { method in
+            withVoxStr("http://127.0.0.1:\(port)/echo-length") { url in
+                var req = vox_type_http_request()
+                req.struct_size = UInt32(MemoryLayout<vox_type_http_request>.size)
+                req.flags = VOX_HTTP_STREAM_BODY
+                req.method = method
+                req.url = url
+                return api.http_start!(handle.pointer, &req, &callbacks, Unmanaged.passUnretained(box).toOpaque(), &err)
+            }
+        }
+        guard let http else { return XCTFail(VoxPluginError(abi: &err).message) }
+        let piece = [UInt8](repeating: 9, count: 10_000)
+        for _ in 0..<50 {
+            XCTAssertNotEqual(piece.withUnsafeBufferPointer { api.http_write!(http, $0.baseAddress, $0.count) }, Int32(VOX_FLOW_STOP.rawValue))
+        }
+        api.http_finish!(http)
+        let waited = await Task.detached { box.done.wait(timeout: .now() + 10) }.value
+        XCTAssertEqual(waited, .success)
+        api.http_release!(http)
+        XCTAssertNil(box.error)
+        XCTAssertEqual(box.status, 200)
+        XCTAssertEqual(String(decoding: box.body, as: UTF8.self), "500000")
+    }
+
     func testUnsupportedOperation() throws {
         let i = try Self.makeInstance()
         let op = try i.start(VOX_OP_LLM_CHAT, request: "{}", bufferBytes: 1 << 16, timeout: 5)
@@ -136,6 +216,9 @@ final class KitBridgeTests: XCTestCase {
         router.get("/stall") { _, _ -> Response in
             try await Task.sleep(nanoseconds: 1_500_000_000) // longer than the timeouts and cancels below
             return Response(status: .ok)
+        }
+        router.post("/echo-length") { request, _ -> String in
+            String(try await request.body.collect(upTo: 1 << 24).readableBytes)
         }
         router.get("/busy") { _, _ -> Response in
             Response(status: .serviceUnavailable)

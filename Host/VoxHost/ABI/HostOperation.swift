@@ -213,6 +213,29 @@ public final class HostOperation: @unchecked Sendable {
         return nil
     }
 
+    // MARK: streaming input (stt.stream)
+
+    /// Appends input audio to a streaming operation (VOX_OP_STT_STREAM).
+    public func push(_ audio: AudioData) throws {
+        let op = try liveOp("push audio")
+        guard let format = audio.format else { throw VoxPluginError.invalidRequest("pushed audio needs its format") }
+        try instance.push(op, format: format, bytes: audio.bytes)
+    }
+
+    /// No more input: the plugin produces its final results.
+    public func finishInput() throws {
+        try instance.finishInput(try liveOp("finish the input"))
+    }
+
+    private func liveOp(_ what: String) throws -> OpaquePointer {
+        try lock.withLock {
+            guard outcome == nil, !cancelRequested, let op = pluginOp else {
+                throw VoxPluginError.invalidRequest("cannot \(what): the operation has ended")
+            }
+            return op
+        }
+    }
+
     /// Stops the operation (the client went away). Safe at any time.
     public func cancel() {
         let (op, w): (OpaquePointer?, CheckedContinuation<OperationOutput?, Error>?) = lock.withLock {

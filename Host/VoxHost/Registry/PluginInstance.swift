@@ -97,6 +97,19 @@ public final class PluginInstance: @unchecked Sendable {
     @inlinable public func ping() -> Int { vtable.capabilities.unsafelyUnwrapped(instance).len }
 
     func cancel(_ op: OpaquePointer) { vtable.op_cancel!(op) }
+
+    func push(_ op: OpaquePointer, format: AudioFormat, bytes: [UInt8]) throws {
+        guard let push = vtable.op_push else { throw VoxPluginError.unsupported("\(name) takes no streamed input") }
+        var f = format.abi
+        let rc = bytes.withUnsafeBufferPointer { push(op, &f, $0.baseAddress, $0.count) }
+        if rc != 0 { throw VoxPluginError(VoxErrorCode(abi: rc), "\(name) refused the pushed audio") }
+    }
+
+    func finishInput(_ op: OpaquePointer) throws {
+        guard let finish = vtable.op_finish_input else { throw VoxPluginError.unsupported("\(name) takes no streamed input") }
+        let rc = finish(op)
+        if rc != 0 { throw VoxPluginError(VoxErrorCode(abi: rc), "\(name) refused the end of input") }
+    }
     func release(_ op: OpaquePointer) { vtable.op_release!(op) }
     func resume(_ op: OpaquePointer) { vtable.op_resume?(op) }
 
