@@ -14,7 +14,16 @@ struct PluginRoutes {
         router.get("/v1/plugins/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let e = await daemon.registry.entry(name) else { throw Self.unknown(name) }
-            return try jsonResponse(PluginView.json(e, detail: true))
+            guard case .object(var o) = PluginView.json(e, detail: true) else { throw Self.unknown(name) }
+            // What the plugin reported through the metric service (counters, gauges, histograms).
+            var metrics: [String: JSONValue] = [:]
+            for (key, sample) in daemon.metrics.snapshot() where key.plugin == name {
+                metrics[key.name] = sample.kind == 2
+                    ? .object(["count": .number(Double(sample.count)), "sum": .number(sample.value)])
+                    : .number(sample.value)
+            }
+            o["metrics"] = .object(metrics)
+            return try jsonResponse(JSONValue.object(o))
         }
         router.post("/v1/plugins/:name/enable") { _, context in try await setEnabled(context, true) }
         router.post("/v1/plugins/:name/disable") { _, context in try await setEnabled(context, false) }

@@ -46,13 +46,7 @@ extension VoxDaemon {
         let stream = request["stream"]?.boolValue ?? false
         let includeUsage = request["stream_options"]?["include_usage"]?.boolValue ?? false
         request["model"] = .string(model)
-        let op: HostOperation
-        do {
-            op = try instance.start(VOX_OP_LLM_CHAT, request: VoxJSON.string(JSONValue.object(request)),
-                                    bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
-        } catch let e as VoxPluginError {
-            throw VoxError(e, provider: instance.name)
-        }
+        let op = try start(instance, VOX_OP_LLM_CHAT, request: VoxJSON.string(JSONValue.object(request)))
         // Wait for the provider's first word (or its error) before answering.
         var first: ChatEvent?
         do {

@@ -93,13 +93,7 @@ extension VoxDaemon {
         let voice = r.voice ?? caps.models?.first(where: { $0.id == model })?.defaultVoice ?? caps.defaultVoice
         let request = SynthesisRequest(model: model, input: text, voice: voice, language: r.language, speed: r.speed,
                                        format: AudioFormat(encoding: requested), options: r.options)
-        let op: HostOperation
-        do {
-            op = try instance.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(request),
-                                    bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
-        } catch let e as VoxPluginError {
-            throw VoxError(e, provider: instance.name)
-        }
+        let op = try start(instance, VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(request))
         var servedVoice = voice
         var servedModel = model
         do {

@@ -42,14 +42,8 @@ extension VoxDaemon {
         request.temperature = input.temperature
         request.timestampGranularities = input.timestampGranularities.isEmpty ? nil : input.timestampGranularities
         request.fileName = input.fileName
-        let op: HostOperation
-        do {
-            op = try instance.start(VOX_OP_STT_TRANSCRIBE, request: VoxJSON.string(request),
-                                    input: AudioData(format: AudioFormat(encoding: encoding), bytes: input.file),
-                                    bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
-        } catch let e as VoxPluginError {
-            throw VoxError(e, provider: instance.name)
-        }
+        let op = try start(instance, VOX_OP_STT_TRANSCRIBE, request: VoxJSON.string(request),
+                           input: AudioData(format: AudioFormat(encoding: encoding), bytes: input.file))
         var transcript: Transcript?
         do {
             while let out = try await op.next() {

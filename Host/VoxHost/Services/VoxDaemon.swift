@@ -1,3 +1,4 @@
+import CVoxPlugin
 import Foundation
 import Logging
 import VoxPluginKit
@@ -35,6 +36,17 @@ public final class VoxDaemon: Sendable {
         let all = await registry.loaded.filter { op == nil || $0.capabilities.supports(op!) }
         let rank = Dictionary(config.routerPriority.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         return all.sorted { (rank[$0.name] ?? Int.max, $0.name) < (rank[$1.name] ?? Int.max, $1.name) }
+    }
+
+    /// Starts an operation with the daemon's buffer and time limits; a
+    /// refusal from the plugin becomes an API error naming the provider.
+    func start(_ instance: PluginInstance, _ kind: vox_type_op_kind, request: String, input: AudioData? = nil) throws -> HostOperation {
+        do {
+            return try instance.start(kind, request: request, input: input,
+                                      bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
+        } catch let e as VoxPluginError {
+            throw VoxError(e, provider: instance.name)
+        }
     }
 
     /// Reload from plugins.d (SIGHUP and POST /v1/reload).
