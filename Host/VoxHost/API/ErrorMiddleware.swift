@@ -70,12 +70,13 @@ extension HTTPField.Name {
 /// Request ids: unique per daemon run, cheap (no logger metadata involved).
 enum RequestID {
     private static let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-    private static let counter = ManagedAtomicCounter()
+    private static let counter = SerialCounter()
 
     static func next() -> String { "\(prefix)-\(counter.increment())" }
 }
 
-final class ManagedAtomicCounter: @unchecked Sendable {
+/// A lock-protected counter: each call gets the next number, from 1.
+final class SerialCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value: UInt64 = 0
     func increment() -> UInt64 { lock.withLock { value += 1; return value } }

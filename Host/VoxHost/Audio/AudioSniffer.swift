@@ -19,17 +19,4 @@ enum AudioSniffer {
         }
         return nil
     }
-
-    /// The file name's extension, as OpenAI's API names formats.
-    static func fileExtension(_ e: AudioEncoding) -> String {
-        switch e {
-        case .wav: return "wav"
-        case .mp3: return "mp3"
-        case .opus: return "ogg"
-        case .flac: return "flac"
-        case .webm: return "webm"
-        case .aac: return "m4a"
-        default: return "bin"
-        }
-    }
 }

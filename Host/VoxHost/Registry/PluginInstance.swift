@@ -10,7 +10,10 @@ public final class PluginInstance: @unchecked Sendable {
     public let image: PluginImage
     public let capabilities: Capabilities
     public let capabilitiesJSON: JSONValue
-    public let createdAt = Date()
+    /// Unique for the process's life (an address may be reused after a
+    /// reload frees an instance; this never is): the key of cached discovery.
+    public let id = PluginInstance.nextID.increment()
+    private static let nextID = SerialCounter()
     let handle: HostPluginHandle
     @usableFromInline let instance: OpaquePointer
     @usableFromInline let vtable: vox_plugin_vtable

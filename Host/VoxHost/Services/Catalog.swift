@@ -8,8 +8,8 @@ public actor Catalog {
     public struct VoiceEntry: Sendable { public var provider: String; public var voice: Voice; public var stale: Bool }
 
     private struct Cached<T: Sendable>: Sendable { var value: T; var fetched: Date }
-    private var voices: [ObjectIdentifier: Cached<[Voice]>] = [:]
-    private var models: [ObjectIdentifier: Cached<[ModelInfo]>] = [:]
+    private var voices: [UInt64: Cached<[Voice]>] = [:]
+    private var models: [UInt64: Cached<[ModelInfo]>] = [:]
     private let ttl: Double
     private let bufferBytes: Int
 
@@ -23,7 +23,7 @@ public actor Catalog {
         var out: [VoiceEntry] = []
         var errors: [String: String] = [:]
         for i in instances where i.capabilities.supports(.voicesList) {
-            let key = ObjectIdentifier(i)
+            let key = i.id
             var stale = false
             var list: [Voice]
             if !refresh, let c = voices[key], Date().timeIntervalSince(c.fetched) < ttl {
@@ -50,7 +50,7 @@ public actor Catalog {
     public func models(of i: PluginInstance, refresh: Bool) async -> [ModelInfo] {
         let declared = i.capabilities.models ?? []
         guard i.capabilities.supports(.modelsList) else { return declared }
-        let key = ObjectIdentifier(i)
+        let key = i.id
         if !refresh, let c = models[key], Date().timeIntervalSince(c.fetched) < ttl { return c.value }
         do {
             let found = try await fetch(i, kind: VOX_OP_LIST_MODELS, request: VoxJSON.string(ModelListRequest(refresh: refresh)), event: "models", as: [ModelInfo].self)
@@ -59,11 +59,6 @@ public actor Catalog {
         } catch {
             return models[key]?.value ?? declared
         }
-    }
-
-    public func forget(_ i: PluginInstance) {
-        voices[ObjectIdentifier(i)] = nil
-        models[ObjectIdentifier(i)] = nil
     }
 
     static func matches(_ v: Voice, language: String?, gender: String?) -> Bool {
