@@ -69,8 +69,11 @@ let package = Package(
         // espeak-ng, linked into LocalTTS (libespeak-ng-dev).
         .systemLibrary(name: "CEspeakNG", path: "Plugins/CEspeakNG", providers: [.apt(["libespeak-ng-dev"])]),
         .target(name: "LocalTTS", dependencies: ["VoxPluginKit", "CEspeakNG"], path: "Plugins/LocalTTS"),
-        // Remote providers: VoxPluginKit only; the network is the host's (context.http).
-        .target(name: "OpenAI", dependencies: ["VoxPluginKit"], path: "Plugins/OpenAI"),
+        // Remote providers: VoxPluginKit and ProviderSupport (the shared client,
+        // error mapping, settings, SSE, multipart, WAV, OpenAI-compatible chat),
+        // linked into each plugin; the network is the host's (context.http).
+        .target(name: "ProviderSupport", dependencies: ["VoxPluginKit"], path: "Plugins/ProviderSupport"),
+        .target(name: "OpenAI", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/OpenAI"),
         // Plain C, written from the header alone (its own copy of nothing else).
         .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC", exclude: ["README.md"],
                 publicHeadersPath: ".", // a plugin exports only its entry symbol: no headers

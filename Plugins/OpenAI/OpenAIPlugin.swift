@@ -1,4 +1,5 @@
 import Foundation
+import ProviderSupport
 import VoxPluginKit
 
 /// OpenAI: chat completions, speech, transcription and discovery over the
@@ -18,27 +19,26 @@ final class OpenAIPlugin: VoxPlugin {
                                  description: "OpenAI: chat completions, text-to-speech and transcription over the REST API")
 
     let context: PluginContext
-    let client: OpenAIClient
+    let client: ProviderClient
     let capabilities = OpenAICatalog.capabilities
 
     init(context: PluginContext) throws {
         self.context = context
         let settings = try OpenAISettings(context.settings)
-        let key: String
-        do {
-            key = try context.secret("api_key").trimmingCharacters(in: .whitespacesAndNewlines)
-        } catch let e as VoxPluginError {
-            throw VoxPluginError.invalidRequest("openai needs an API key: bind one in plugins.d/openai.toml as [secrets] api_key = \"env:OPENAI_API_KEY\" (\(e.message))")
-        }
-        guard !key.isEmpty else {
-            throw VoxPluginError.invalidRequest("openai needs an API key: the secret bound to [secrets] api_key is empty")
-        }
-        client = OpenAIClient(http: context.http, settings: settings, apiKey: key)
-        context.log(.info, "openai ready: \(settings.baseURL)")
+        let key = try Provider.apiKey(context, provider: "openai", example: "OPENAI_API_KEY")
+        // Auth per openai.md "Basics": bearer key, optional organization/project.
+        var extra: [(String, String)] = []
+        if let o = settings.organization { extra.append(("OpenAI-Organization", o)) }
+        if let p = settings.project { extra.append(("OpenAI-Project", p)) }
+        // The 401 message quotes a masked key (sk-…): redacted too.
+        let provider = Provider(name: "openai", version: Self.info.version, apiKey: key, authHeader: ("Authorization", "Bearer \(key)"),
+                                extraHeaders: extra, requestIDHeaders: ["x-request-id"], keyPatterns: ["sk-[A-Za-z0-9_*.\\-]+"])
+        client = ProviderClient(http: context.http, provider: provider, settings: settings.common)
+        context.log(.info, "openai ready: \(settings.common.baseURL)")
     }
 
     func chat(_ request: JSONValue, output: EventOutput) async throws -> OperationResult {
-        try await ChatOperation(client: client).run(request, output: output)
+        try await CompatChat(client: client, defaultModel: OpenAICatalog.defaultChatModel).run(request, output: output)
     }
 
     func synthesize(_ request: SynthesisRequest, output: AudioOutput) async throws -> OperationResult {
@@ -52,10 +52,9 @@ final class OpenAIPlugin: VoxPlugin {
     /// GET {base}/models: `{"object":"list","data":[{"id",…}]}` (openai.md
     /// "GET /models"), each id with what voxd can do with it.
     func listModels(_ request: ModelListRequest) async throws -> [ModelInfo] {
-        let response = try await client.send("GET", "/models", accept: "application/json")
-        let bytes = try await client.collect(response, what: "GET /models")
-        guard let list = try? VoxJSON.decode(JSONValue.self, from: Data(bytes)), let data = list["data"]?.arrayValue else {
-            throw VoxPluginError(.unavailable, "openai sent malformed JSON for the model list: \(OpenAIErrors.snippet(bytes))", retriable: true)
+        let list = try await client.json("GET", "/models")
+        guard let data = list["data"]?.arrayValue else {
+            throw VoxPluginError(.unavailable, "openai sent a model list without data", retriable: true)
         }
         let ids = data.compactMap { $0["id"]?.stringValue }
         return ids.sorted().compactMap { OpenAICatalog.model(discovered: $0) }

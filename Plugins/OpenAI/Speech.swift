@@ -1,4 +1,5 @@
 import Foundation
+import ProviderSupport
 import VoxPluginKit
 
 /// The audio OpenAI can return (openai.md "POST /audio/speech",
@@ -27,7 +28,7 @@ enum SpeechFormat {
 /// host in the chunks the provider sends (chunked transfer: "playback can
 /// start on first bytes").
 struct SpeechOperation {
-    let client: OpenAIClient
+    let client: ProviderClient
 
     /// The JSON body, after checking what can be checked before a request.
     /// Options used: `instructions`; others are ignored, as SCHEMAS.md has
@@ -75,7 +76,7 @@ struct SpeechOperation {
         let path = "/audio/speech"
         let response = try await client.postJSON(path, body)
         try await output.metadata(model: model, voice: voice)
-        var reader = BodyReader(response.body, what: "POST \(path)")
+        var reader = BodyReader(response.body, provider: "openai", what: "POST \(path)")
         var total = 0
         var carry: [UInt8] = [] // pcm: an odd byte waits for its other half
         do {
@@ -88,7 +89,7 @@ struct SpeechOperation {
                 if !chunk.isEmpty { try await output.write(chunk, format: format) }
             }
         } catch {
-            await OpenAIClient.abandon(response.body)
+            response.body.cancel()
             throw error
         }
         guard total > 0 else {

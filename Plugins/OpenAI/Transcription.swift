@@ -1,11 +1,12 @@
 import Foundation
+import ProviderSupport
 import VoxPluginKit
 
 /// `stt.transcribe`: POST {base}/audio/transcriptions as multipart/form-data
 /// (openai.md "POST /audio/transcriptions"), answered by one `transcript`
 /// event.
 struct TranscriptionOperation {
-    let client: OpenAIClient
+    let client: ProviderClient
     /// whisper-1 answers `verbose_json` (language, duration, segments,
     /// words); the gpt-4o(-mini)-transcribe models take "json only", and so
     /// do the other newer models as far as openai.md tells.
@@ -57,12 +58,12 @@ struct TranscriptionOperation {
         let response = try await client.send("POST", path, body: form.finished(), contentType: form.contentType, accept: "application/json")
         let bytes = try await client.collect(response, what: "POST \(path)")
         guard let answer = try? VoxJSON.decode(JSONValue.self, from: Data(bytes)), answer.objectValue != nil else {
-            throw VoxPluginError(.unavailable, "openai sent malformed JSON for a transcription: \(OpenAIErrors.snippet(bytes))", retriable: true)
+            throw VoxPluginError(.unavailable, "openai sent malformed JSON for a transcription: \(ProviderErrors.snippet(bytes))", retriable: true)
         }
         guard let text = answer["text"]?.stringValue else {
-            throw VoxPluginError(.unavailable, "openai answered a transcription without text: \(OpenAIErrors.snippet(bytes))", retriable: true)
+            throw VoxPluginError(.unavailable, "openai answered a transcription without text: \(ProviderErrors.snippet(bytes))", retriable: true)
         }
-        let (event, usage) = Self.event(answer, text: text, requestLanguage: r.language, localDuration: UploadFormat.duration(of: audio))
+        let (event, usage) = Self.event(answer, text: text, requestLanguage: r.language, localDuration: WAVFile.duration(of: audio))
         try await output.emit(event)
         return OperationResult(usage: usage)
     }

@@ -1,17 +1,31 @@
 import Foundation
 import VoxPluginKit
 
-/// `llm.chat`: POST {base}/chat/completions, always streamed upstream
-/// (openai.md "POST /chat/completions" and "Streaming").
-struct ChatOperation {
-    let client: OpenAIClient
+/// `llm.chat` against an OpenAI-compatible `POST …/chat/completions`
+/// (OpenAI itself, Groq, Sarvam): always streamed upstream, the chunks
+/// turned into voxd's chat events (SCHEMAS.md), tool-call fragments keyed
+/// by index, usage from `usage` or Groq's `x_groq.usage`.
+public struct CompatChat: Sendable {
+    public let client: ProviderClient
+    public var path = "/chat/completions"
+    public var defaultModel: String
+    /// Ask for usage in the stream with `stream_options.include_usage`
+    /// (OpenAI needs it; a provider that rejects unknown fields may not).
+    public var askForUsage = true
+    /// Last look at the upstream body: refuse what the provider refuses,
+    /// with a clear message, before a request is made.
+    public var prepare: @Sendable (inout [String: JSONValue]) throws -> Void = { _ in }
 
-    /// The client's request body with `stream: true` and
-    /// `stream_options.include_usage: true` forced (so the last chunk carries
-    /// usage); every other field is kept as the client sent it.
-    static func upstreamBody(_ request: JSONValue) throws -> JSONValue {
+    public init(client: ProviderClient, defaultModel: String) {
+        self.client = client
+        self.defaultModel = defaultModel
+    }
+
+    /// The client's request body with `stream: true` forced; every other
+    /// field is kept as the client sent it.
+    public func upstreamBody(_ request: JSONValue) throws -> JSONValue {
         guard var body = request.objectValue else { throw VoxPluginError.invalidRequest("chat: the request must be a JSON object") }
-        if body["model"] == nil || body["model"] == .null { body["model"] = .string(OpenAICatalog.defaultChatModel) }
+        if body["model"] == nil || body["model"] == .null { body["model"] = .string(defaultModel) }
         guard body["model"]?.stringValue?.isEmpty == false else { throw VoxPluginError.invalidRequest("chat: model must be a non-empty string") }
         guard let messages = body["messages"]?.arrayValue, !messages.isEmpty else {
             throw VoxPluginError.invalidRequest("chat: messages must be a non-empty array")
@@ -21,29 +35,33 @@ struct ChatOperation {
             throw VoxPluginError.invalidRequest("chat: n must be 1 (voxd streams a single choice)")
         }
         body["stream"] = .bool(true)
-        var options = body["stream_options"]?.objectValue ?? [:]
-        options["include_usage"] = .bool(true)
-        body["stream_options"] = .object(options)
+        if askForUsage {
+            var options = body["stream_options"]?.objectValue ?? [:]
+            options["include_usage"] = .bool(true)
+            body["stream_options"] = .object(options)
+        }
+        try prepare(&body)
         return .object(body)
     }
 
-    func run(_ request: JSONValue, output: EventOutput) async throws -> OperationResult {
-        let body = try Self.upstreamBody(request)
-        let path = "/chat/completions"
+    public func run(_ request: JSONValue, output: EventOutput) async throws -> OperationResult {
+        let body = try upstreamBody(request)
+        let name = client.name
+        let what = "POST \(path)"
         let response = try await client.postJSON(path, body, accept: "text/event-stream")
-        var stream = ChatStream()
+        var stream = ChatStream(provider: name)
 
         // A gateway that ignores `stream` answers one JSON completion.
         if let type = response.header("content-type")?.lowercased(), type.hasPrefix("application/json") {
-            let bytes = try await client.collect(response, what: "POST \(path)")
+            let bytes = try await client.collect(response, what: what)
             for event in try stream.completion(bytes) { try await output.emit(event) }
             return stream.result
         }
 
         var parser = SSEParser()
-        var reader = BodyReader(response.body, what: "POST \(path)")
+        var reader = BodyReader(response.body, provider: name, what: what)
         do {
-            while let chunk = try await readUnlessDone(&reader, done: stream.done) {
+            while let chunk = try await Self.readUnlessDone(&reader, done: stream.done) {
                 for frame in parser.feed(chunk) where !stream.done {
                     for event in try stream.frame(frame) { try await output.emit(event) }
                 }
@@ -52,18 +70,18 @@ struct ChatOperation {
                 for event in try stream.frame(frame) { try await output.emit(event) }
             }
         } catch {
-            await OpenAIClient.abandon(response.body)
+            response.body.cancel()
             throw error
         }
         guard stream.done, stream.sawChoice else {
-            throw VoxPluginError(.unavailable, "openai: truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
+            throw VoxPluginError(.unavailable, "\(name): truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
         }
         return stream.result
     }
 
     /// The next chunk; once [DONE] was seen, the rest is drained and a
     /// transport failure there no longer matters (the answer is complete).
-    private func readUnlessDone(_ reader: inout BodyReader, done: Bool) async throws -> [UInt8]? {
+    private static func readUnlessDone(_ reader: inout BodyReader, done: Bool) async throws -> [UInt8]? {
         guard done else { return try await reader.next() }
         do { return try await reader.next() } catch { return nil }
     }
@@ -71,31 +89,34 @@ struct ChatOperation {
 
 /// Turns chat.completion.chunk objects into voxd events and keeps what the
 /// result needs. Only choice 0 is followed (n is refused above 1).
-struct ChatStream {
-    private(set) var done = false
-    private(set) var sawChoice = false
+public struct ChatStream {
+    let provider: String
+    public private(set) var done = false
+    public private(set) var sawChoice = false
     private var finishReason: String?
     private var usage: Usage?
     private var startedTools: Set<Int> = []
 
-    var result: OperationResult { OperationResult(usage: usage, finishReason: finishReason) }
+    public init(provider: String) { self.provider = provider }
+
+    public var result: OperationResult { OperationResult(usage: usage, finishReason: finishReason) }
 
     /// One SSE event's data: `[DONE]` or a chunk object.
-    mutating func frame(_ data: String) throws -> [JSONValue] {
+    public mutating func frame(_ data: String) throws -> [JSONValue] {
         // A byte-level trim: Foundation's trimmingCharacters goes through
         // NSString on Linux and showed up as a per-frame cost in the profile.
         let text = Self.trimmed(data)
         if text.isEmpty { return [] }
         if text == "[DONE]" { done = true; return [] }
         guard let chunk = try? VoxJSON.decode(JSONValue.self, from: Data(text.utf8)), chunk.objectValue != nil else {
-            throw VoxPluginError(.unavailable, "openai sent malformed JSON in the chat stream: \(OpenAIErrors.snippet(text))", retriable: true)
+            throw VoxPluginError(.unavailable, "\(provider) sent malformed JSON in the chat stream: \(ProviderErrors.snippet(text))", retriable: true)
         }
         // An error inside a 200 stream: {"error": {"message", "type", …}}.
         if let err = chunk["error"], err != .null {
-            let message = err["message"]?.stringValue ?? OpenAIErrors.snippet(text)
-            throw VoxPluginError(.unavailable, "openai reported an error mid-stream: \(message)", retriable: true)
+            let message = err["message"]?.stringValue ?? ProviderErrors.snippet(text)
+            throw VoxPluginError(.unavailable, "\(provider) reported an error mid-stream: \(message)", retriable: true)
         }
-        if let u = chunk["usage"], u != .null { usage = Self.usage(u) }
+        takeUsage(chunk)
         var events: [JSONValue] = []
         for choice in chunk["choices"]?.arrayValue ?? [] where (choice["index"]?.intValue ?? 0) == 0 {
             sawChoice = true
@@ -107,13 +128,13 @@ struct ChatStream {
     }
 
     /// A non-streamed chat.completion (the same events, all at once).
-    mutating func completion(_ bytes: [UInt8]) throws -> [JSONValue] {
+    public mutating func completion(_ bytes: [UInt8]) throws -> [JSONValue] {
         guard let obj = try? VoxJSON.decode(JSONValue.self, from: Data(bytes)), obj.objectValue != nil else {
-            throw VoxPluginError(.unavailable, "openai sent malformed JSON: \(OpenAIErrors.snippet(bytes))", retriable: true)
+            throw VoxPluginError(.unavailable, "\(provider) sent malformed JSON: \(ProviderErrors.snippet(bytes))", retriable: true)
         }
-        if let u = obj["usage"], u != .null { usage = Self.usage(u) }
+        takeUsage(obj)
         guard let choice = obj["choices"]?.arrayValue?.first else {
-            throw VoxPluginError(.unavailable, "openai answered without any choice", retriable: true)
+            throw VoxPluginError(.unavailable, "\(provider) answered without any choice", retriable: true)
         }
         sawChoice = true
         done = true
@@ -131,6 +152,13 @@ struct ChatStream {
         if let refusal = message["refusal"] { delta["refusal"] = refusal }
         if !fragments.isEmpty { delta["tool_calls"] = .array(fragments) }
         return self.delta(.object(delta))
+    }
+
+    /// `usage` (OpenAI, and Groq with include_usage) or `x_groq.usage`
+    /// (Groq's final chunk, groq.md "stream chunks").
+    private mutating func takeUsage(_ chunk: JSONValue) {
+        if let u = chunk["usage"], u != .null { usage = Self.usage(u) }
+        else if let u = chunk["x_groq"]?["usage"], u != .null { usage = Self.usage(u) }
     }
 
     /// `delta.content` → delta events; `delta.tool_calls[]` → tool_call
@@ -159,7 +187,7 @@ struct ChatStream {
         return events
     }
 
-    static func trimmed(_ s: String) -> String {
+    public static func trimmed(_ s: String) -> String {
         let u = s.utf8
         func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
         guard let first = u.firstIndex(where: { !space($0) }) else { return "" }
@@ -168,7 +196,7 @@ struct ChatStream {
         return String(s[first...last])
     }
 
-    static func usage(_ u: JSONValue) -> Usage {
+    public static func usage(_ u: JSONValue) -> Usage {
         Usage(inputTokens: u["prompt_tokens"]?.intValue, outputTokens: u["completion_tokens"]?.intValue)
     }
 }

@@ -1,12 +1,13 @@
 /// An incremental `text/event-stream` parser (the WHATWG server-sent events
-/// format, which OpenAI's streaming endpoints use: openai.md "Streaming").
+/// format, which the OpenAI-compatible streaming endpoints use: openai.md "Streaming").
 ///
 /// Feed it the body's chunks as they arrive, cut anywhere (mid-line, mid
 /// UTF-8 sequence, between CR and LF); it returns the `data` of each
 /// complete event. Handles LF, CRLF and CR line ends, comment lines
 /// (`: keep-alive`), multi-line data (joined with "\n"), and fields it does
 /// not use (`event:`, `id:`, `retry:`), which are ignored.
-struct SSEParser {
+public struct SSEParser {
+    public init() {}
     private var line: [UInt8] = []
     private var dataLines: [String] = []
     private var hasData = false
@@ -14,7 +15,7 @@ struct SSEParser {
     private var atStart = true
 
     /// Consumes bytes; returns the data of every event they completed.
-    mutating func feed(_ bytes: [UInt8]) -> [String] {
+    public mutating func feed(_ bytes: [UInt8]) -> [String] {
         var events: [String] = []
         for b in bytes {
             switch b {
@@ -33,7 +34,7 @@ struct SSEParser {
 
     /// The end of the stream: a last line without its line end, and an event
     /// without its blank line, still count (lenient: the spec drops them).
-    mutating func finish() -> [String] {
+    public mutating func finish() -> [String] {
         var events: [String] = []
         if !line.isEmpty { endLine(into: &events) }
         if hasData { events.append(dataLines.joined(separator: "\n")) }

@@ -1,0 +1,80 @@
+import VoxPluginKit
+
+/// WAV containers: wrapping raw PCM, and reading the duration of a plain
+/// RIFF/WAVE file.
+public enum WAVFile {
+    /// A canonical 44-byte WAV header in front of 16-bit PCM.
+    public static func wrap(pcm: [UInt8], sampleRate: Int, channels: Int) -> [UInt8] {
+        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        func le16(_ v: Int) -> [UInt8] { (0..<2).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        let data = pcm.count % 2 == 0 ? pcm : Array(pcm.dropLast())
+        var h = Array("RIFF".utf8) + le32(36 + data.count) + Array("WAVEfmt ".utf8)
+        h += le32(16) + le16(1) + le16(channels) + le32(sampleRate) + le32(sampleRate * channels * 2) + le16(channels * 2) + le16(16)
+        h += Array("data".utf8) + le32(data.count)
+        return h + data
+    }
+
+    /// Seconds of audio when the bytes say so (raw pcm, or a plain WAV).
+    public static func duration(of audio: AudioData) -> Double? {
+        guard let f = audio.format else { return nil }
+        switch f.encoding {
+        case .pcmS16LE:
+            guard let rate = f.sampleRate, rate > 0 else { return nil }
+            return Double(audio.bytes.count / 2 / max(1, f.channels ?? 1)) / Double(rate)
+        case .wav:
+            let b = audio.bytes
+            guard b.count >= 44, b[0..<4].elementsEqual("RIFF".utf8) else { return nil }
+            func u32(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 | Int(b[i + 3]) << 24 }
+            var i = 12
+            var byteRate = 0
+            while i + 8 <= b.count {
+                let size = u32(i + 4)
+                if b[i..<(i + 4)].elementsEqual("fmt ".utf8), i + 20 <= b.count { byteRate = u32(i + 16) }
+                if b[i..<(i + 4)].elementsEqual("data".utf8) {
+                    guard byteRate > 0 else { return nil }
+                    return Double(min(size, b.count - i - 8)) / Double(byteRate)
+                }
+                i += 8 + size + (size & 1)
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}
+
+extension WAVFile {
+    /// What a RIFF/WAVE header says: PCM layout and where the samples are.
+    public struct Header: Sendable, Equatable {
+        public var format: Int // 1 = PCM, 3 = float, 6/7 = A-law/mu-law
+        public var channels: Int
+        public var sampleRate: Int
+        public var bitsPerSample: Int
+        /// Offset of the first sample byte.
+        public var dataOffset: Int
+        /// Bytes of samples declared (0xFFFFFFFF/0 when streamed: "to the end").
+        public var dataSize: Int
+    }
+
+    /// Reads the header of a WAV file (`fmt ` then `data` chunk); nil when
+    /// the bytes are not one or the `data` chunk has not arrived yet.
+    public static func header(_ b: [UInt8]) -> Header? {
+        guard b.count >= 12, b[0..<4].elementsEqual("RIFF".utf8), b[8..<12].elementsEqual("WAVE".utf8) else { return nil }
+        func u16(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
+        func u32(_ i: Int) -> Int { u16(i) | u16(i + 2) << 16 }
+        var i = 12
+        var fmt: (Int, Int, Int, Int)?
+        while i + 8 <= b.count {
+            let size = u32(i + 4)
+            if b[i..<(i + 4)].elementsEqual("fmt ".utf8) {
+                guard i + 24 <= b.count else { return nil }
+                fmt = (u16(i + 8), u16(i + 10), u32(i + 12), u16(i + 22))
+            } else if b[i..<(i + 4)].elementsEqual("data".utf8) {
+                guard let (format, channels, rate, bits) = fmt else { return nil }
+                return Header(format: format, channels: channels, sampleRate: rate, bitsPerSample: bits, dataOffset: i + 8, dataSize: size)
+            }
+            i += 8 + size + (size & 1)
+        }
+        return nil
+    }
+}
