@@ -1,3 +1,4 @@
+import ProviderSupport
 import VoxPluginKit
 
 /// What the plugin declares: operations, the documented models and voices,
@@ -58,7 +59,7 @@ enum OpenAICatalog {
                 .ttsSynthesize: OperationCapability(stream: true, formats: SpeechFormat.declared, sampleRates: [24_000]),
                 // file: flac mp3 mp4 mpeg mpga m4a ogg wav webm, as far as the kit's
                 // encodings name them; pcm_s16le is wrapped in a WAV header here.
-                .sttTranscribe: OperationCapability(formats: UploadFormat.declared),
+                .sttTranscribe: OperationCapability(formats: AudioUpload.declared),
                 // A fixed list of built-ins: "No list-voices endpoint for built-ins".
                 .voicesList: OperationCapability(custom: false, clone: false),
                 .modelsList: OperationCapability(),

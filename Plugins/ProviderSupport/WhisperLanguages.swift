@@ -1,11 +1,12 @@
-/// whisper-1's verbose_json names the language in English words
-/// ("english", openai.md's example); voxd speaks BCP 47 tags (SCHEMAS.md).
-/// The names are Whisper's own (openai/whisper, whisper/tokenizer.py
-/// LANGUAGES); openai.md does not list them.
-enum WhisperLanguages {
+/// Whisper's verbose_json names the language in English words ("english",
+/// openai.md's example; Groq's whisper-large-v3 answers the same OpenAI
+/// verbose shape, groq.md "Audio transcriptions"); voxd speaks BCP 47 tags
+/// (SCHEMAS.md). The names are Whisper's own (openai/whisper,
+/// whisper/tokenizer.py LANGUAGES); neither provider file lists them.
+public enum WhisperLanguages {
     /// A BCP 47 tag for what the provider said; a tag stays a tag, and a name
     /// not in the table passes through unchanged.
-    static func tag(for name: String) -> String {
+    public static func tag(for name: String) -> String {
         let key = name.lowercased()
         if let code = codes[key] { return code }
         return name
