@@ -78,3 +78,68 @@ extension WAVFile {
         return nil
     }
 }
+
+extension WAVFile {
+    /// The samples of a 16-bit PCM WAV file that arrives in pieces (a
+    /// provider's chunked answer) or whole (a decoded base64 string): holds
+    /// bytes back until the header is complete (it may be cut anywhere, and
+    /// may carry chunks such as `LIST` before `data`), then hands out whole
+    /// frames, stopping at the end of the `data` chunk when its size is
+    /// declared (0 or 0xFFFFFFFF: streamed, to the end).
+    public struct PCMReader: Sendable {
+        /// The header, once it has arrived.
+        public private(set) var header: Header?
+        /// Sample bytes handed out so far.
+        public private(set) var pcmBytes = 0
+        private var pending: [UInt8] = []
+        private var remaining: Int?
+        private let maxHeaderBytes: Int
+
+        /// `maxHeaderBytes`: how much may arrive without a complete header
+        /// before the bytes are declared not to be a WAV file.
+        public init(maxHeaderBytes: Int = 1 << 16) { self.maxHeaderBytes = maxHeaderBytes }
+
+        /// The format of what `feed` returns (known once the header is in).
+        public var format: AudioFormat? {
+            header.map { AudioFormat(encoding: .pcmS16LE, sampleRate: $0.sampleRate, channels: $0.channels) }
+        }
+
+        /// Seconds of samples handed out.
+        public var seconds: Double {
+            guard let h = header, h.sampleRate > 0 else { return 0 }
+            return Double(pcmBytes) / Double(h.sampleRate * max(1, h.channels) * 2)
+        }
+
+        /// Consumes bytes; returns the whole frames they completed (possibly
+        /// none). Throws when the bytes are not 16-bit PCM WAV.
+        public mutating func feed(_ bytes: [UInt8]) throws -> [UInt8] {
+            pending += bytes
+            if header == nil {
+                guard let h = WAVFile.header(pending) else {
+                    let looksLikeRIFF = pending.prefix(4).elementsEqual(Array("RIFF".utf8).prefix(pending.count))
+                    if !looksLikeRIFF || pending.count > maxHeaderBytes {
+                        throw VoxPluginError(.unavailable, "the audio is not a WAV file (starts with \(Self.hex(pending.prefix(12))))", retriable: true)
+                    }
+                    return []
+                }
+                guard h.format == 1, h.bitsPerSample == 16, h.channels > 0, h.sampleRate > 0 else {
+                    throw VoxPluginError(.unavailable, "the WAV audio is not 16-bit PCM (format \(h.format), \(h.bitsPerSample) bits, \(h.channels) channels, \(h.sampleRate) Hz)", retriable: true)
+                }
+                header = h
+                remaining = h.dataSize == 0 || h.dataSize == 0xFFFF_FFFF ? nil : h.dataSize
+                pending.removeFirst(min(h.dataOffset, pending.count))
+            }
+            if let r = remaining, pending.count > r { pending.removeLast(pending.count - r) }
+            let frame = 2 * (header?.channels ?? 1)
+            let whole = pending.count - pending.count % frame
+            guard whole > 0 else { return [] }
+            let out = Array(pending[..<whole])
+            pending.removeFirst(whole)
+            if let r = remaining { remaining = r - whole }
+            pcmBytes += whole
+            return out
+        }
+
+        private static func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined(separator: " ") }
+    }
+}
