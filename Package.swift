@@ -85,7 +85,7 @@ let package = Package(
 
         .testTarget(
             name: "VoxHostTests",
-            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport", "ProviderSupport", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/VoxHostTests"
         ),
         // Shared by the test targets: paths, the fixture compiler, the Morse
