@@ -12,6 +12,9 @@ enum SarvamCatalog {
     static let defaultSTTModel = "saaras:v3"
     static let defaultChatModel = "sarvam-30b"
 
+    /// STT models sarvam.md names: current saaras:v3/v4, "legacy still seen"
+    /// saarika:v2.5/v2/v1 (the first three are declared in `models`).
+    static let sttModels = ["saaras:v3", "saaras:v4", "saarika:v2.5", "saarika:v2", "saarika:v1"]
     /// STT models that take `mode` (and the longer language list).
     static let saarasModes: Set<String> = ["saaras:v3", "saaras:v4"]
     /// `mode` values of saaras:v3/v4.

@@ -142,10 +142,10 @@ struct SpeechOperation {
         var wav = WAVFile.PCMReader(maxHeaderBytes: bytes.count)
         let pcm: [UInt8]
         do { pcm = try wav.feed(bytes) } catch let e as VoxPluginError { throw noAudio(e.message) }
-        guard let format = wav.format else { throw noAudio("audios[0] is not a complete WAV file (\(bytes.count) bytes)") }
+        guard let header = wav.header, let format = wav.format else { throw noAudio("audios[0] is not a complete WAV file (\(bytes.count) bytes)") }
         guard !pcm.isEmpty else { throw noAudio("a WAV file without samples") }
-        // 100 ms per chunk (DESIGN.md: chunks of 20–100 ms).
-        let step = max(2, format.sampleRate! / 10 * 2 * (format.channels ?? 1))
+        // 100 ms per chunk (DESIGN.md: chunks of 20–100 ms), whole frames.
+        let step = max(1, header.sampleRate / 10) * 2 * header.channels
         for start in stride(from: 0, to: pcm.count, by: step) {
             try await output.write(Array(pcm[start..<min(start + step, pcm.count)]), format: format)
         }

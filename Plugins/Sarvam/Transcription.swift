@@ -21,6 +21,9 @@ struct TranscriptionOperation {
     /// `keyterms` (saaras:v4), `with_timestamps`.
     static func form(_ r: TranscriptionRequest, audio: AudioData) throws -> (form: MultipartForm, model: String, language: String) {
         let model = r.model ?? SarvamCatalog.defaultSTTModel
+        guard SarvamCatalog.sttModels.contains(model) else {
+            throw VoxPluginError.notFound("sarvam has no speech-to-text model \"\(model)\"; its models are \(SarvamCatalog.sttModels.joined(separator: ", "))")
+        }
         if let options = r.options, options != .null, options.objectValue == nil {
             throw VoxPluginError.invalidRequest("options: must be an object")
         }

@@ -221,6 +221,9 @@ final class SarvamPluginTests: XCTestCase {
         keyterms.options = .object(["keyterms": .array([.string("x")])])
         await refused(keyterms, words: ["only saaras:v4"])
         await refused(TranscriptionRequest(), AudioData(format: nil, bytes: [1, 2, 3]), words: ["format is unknown"])
+        let model = await h.failure { try await self.transcribe(i, TranscriptionRequest(model: "saaras:v9")) }
+        XCTAssertEqual(model.code, .notFound)
+        XCTAssertTrue(model.message.contains("saaras:v3, saaras:v4, saarika:v2.5"), model.message)
         XCTAssertEqual(fake.requests(to: "/speech-to-text").count, 0)
     }
 
@@ -299,6 +302,20 @@ final class SarvamPluginTests: XCTestCase {
             XCTAssertTrue(e.message.contains("request 20260101_fake"), "with Sarvam's request id: \(e.message)")
             XCTAssertFalse(e.message.contains(wrong) || e.message.contains("zyxw"), e.message)
         }
+    }
+
+    func testCreateNeedsTheSecretAndKnownSettings() async throws {
+        for (text, expected) in [("[settings]\nbase_url = \"\(fake.baseURL)\"\n", "SARVAM_API_KEY"),
+                                 ("[settings]\nspeaker = \"shubh\"\n[secrets]\napi_key = \"env:\(Self.keyVar)\"\n", "settings.speaker: unknown setting"),
+                                 ("[settings]\nbase_url = \"api.sarvam.ai\"\n[secrets]\napi_key = \"env:\(Self.keyVar)\"\n", "settings.base_url")] {
+            do {
+                _ = try await h.load(file: "library = \"libvox_sarvam.so\"\n" + text)
+                XCTFail("\(text) should refuse to load")
+            } catch {
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+        XCTAssertEqual(fake.requests.count, 0)
     }
 
     func testHTTPStatusesMapToCodes() async throws {

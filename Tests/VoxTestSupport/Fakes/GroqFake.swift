@@ -87,6 +87,8 @@ public final class GroqFake: @unchecked Sendable {
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
         let r = try await FakeHTTPServer.record(request)
         core.record(r)
+        // No endpoint voxd uses takes query parameters.
+        if let q = r.query, !q.isEmpty { core.violation("\(r.path): unexpected query \"\(q)\"") }
         guard let auth = r.header("authorization"), auth.hasPrefix("Bearer "), auth.count > 7 else {
             core.violation("\(r.path): no \"Authorization: Bearer <key>\" header")
             return errorResponse(401, "Invalid API Key", type: "invalid_request_error", code: "invalid_api_key")

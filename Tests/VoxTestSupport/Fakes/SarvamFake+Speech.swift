@@ -68,7 +68,12 @@ extension SarvamFake {
         number("pace", v2 ? 0.3...3.0 : 0.5...2.0, only: true)
         number("temperature", 0.01...1.0, only: !v2)
         if let v = body["enable_preprocessing"], v.bool == nil { bad("enable_preprocessing is \(v.typeName), not boolean") }
-        if body["dict_id"] != nil, v2 { bad("dict_id is a bulbul:v3 field") }
+        if let v = body["dict_id"] {
+            if v2 { bad("dict_id is a bulbul:v3 field") }
+            if v.string?.isEmpty != false { bad("dict_id is not a non-empty string") }
+        }
+        if let v = body["enable_cached_responses"], v.bool == nil { bad("enable_cached_responses is \(v.typeName), not boolean") }
+        if let v = body["speaker"], v.string == nil { bad("speaker is \(v.typeName), not string") }
         let rates = v2 ? [8000, 16000, 22050, 24000] : [8000, 16000, 22050, 24000, 32000, 44100, 48000]
         if let s = body["speech_sample_rate"], !rates.contains(s.int ?? -1) { bad("speech_sample_rate \(s) is not an integer in \(rates)") }
         let codec = body["output_audio_codec"]?.string ?? "wav"

@@ -72,6 +72,8 @@ public final class SarvamFake: @unchecked Sendable {
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
         let r = try await FakeHTTPServer.record(request)
         core.record(r)
+        // No endpoint voxd uses takes query parameters.
+        if let q = r.query, !q.isEmpty { core.violation("\(r.path): unexpected query \"\(q)\"") }
         if r.header("authorization") != nil { core.violation("\(r.path): an Authorization header (Sarvam authenticates with api-subscription-key)") }
         // "auth failure: 403 (not 401)".
         guard let key = r.header("api-subscription-key"), !key.isEmpty else {
@@ -154,6 +156,14 @@ public final class SarvamFake: @unchecked Sendable {
         }
         for key in ["max_tokens", "n", "seed"] { if let v = body[key], !v.isNull, v.int == nil { bad("\(key) is \(v.typeName), not integer"); ok = false } }
         if let t = body["temperature"], !t.isNull, !(0...2).contains(t.number ?? -1) { bad("temperature must be in 0…2"); ok = false }
+        if let s = body["stream"], s.bool == nil { bad("stream is \(s.typeName), not boolean"); ok = false }
+        for (i, m) in (body["messages"]?.array ?? []).enumerated() {
+            switch m["content"] {
+            case .string?, .array?: break
+            case .null?, nil: if m["role"]?.string != "assistant" { bad("messages[\(i)].content missing"); ok = false }
+            default: bad("messages[\(i)].content is \(m["content"]!.typeName)"); ok = false
+            }
+        }
         guard ok else { return errorResponse(400, "Invalid chat request (see the fake's violations).", code: "invalid_request_error") }
         let served = r.path.hasPrefix("/v1/") ? Self.chatModels : Self.chatModels + Self.thirdPartyModels
         guard served.contains(model) else {
