@@ -45,7 +45,7 @@ public final class HostOperation: @unchecked Sendable {
         self.kind = kind
         self.instance = instance
         self.highWater = bufferBytes
-        hostOpPointer = Self.handles.insert(self)
+        hostOpPointer = Self.handles.insert(self, owner: instance)
     }
 
     /// The operation behind a plugin's handle; nil for a stale one, which
