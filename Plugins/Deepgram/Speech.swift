@@ -107,12 +107,14 @@ struct SpeechOperation {
         }
         if let s = r.speed, !(s > 0 && s <= 4) { throw VoxPluginError.invalidRequest("speed: must be a multiplier in (0, 4]") }
         let wire = SpeechFormat.wire(for: r.format)
-        var query = URLQuery()
+        var tuning = URLQuery()
+        if let s = r.speed { tuning.add("speed", s) }
+        try Self.options(r.options, into: &tuning, encoding: wire.format.encoding)
+        // Last, as it may ask the provider (a voice newer than this plugin).
         let voice = try await voices.resolve(voice: r.voice, model: r.model, language: r.language)
+        var query = URLQuery()
         query.add("model", voice.canonical)
-        for (n, v) in wire.query.items { query.add(n, v) }
-        if let s = r.speed { query.add("speed", s) }
-        try Self.options(r.options, into: &query, encoding: wire.format.encoding)
+        for (n, v) in wire.query.items + tuning.items { query.add(n, v) }
 
         let path = "/v1/speak"
         let what = "POST \(path)"
