@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "vox_localtts", type: .dynamic, targets: ["LocalTTS"]),
         .library(name: "vox_examplec", type: .dynamic, targets: ["ExampleC"]),
         .library(name: "vox_openai", type: .dynamic, targets: ["OpenAI"]),
+        .library(name: "vox_deepgram", type: .dynamic, targets: ["Deepgram"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -78,6 +79,7 @@ let package = Package(
         // linked into each plugin; the network is the host's (context.http).
         .target(name: "ProviderSupport", dependencies: ["VoxPluginKit"], path: "Plugins/ProviderSupport"),
         .target(name: "OpenAI", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/OpenAI"),
+        .target(name: "Deepgram", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/Deepgram"),
         // Plain C, written from the header alone (its own copy of nothing else).
         .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC", exclude: ["README.md"],
                 publicHeadersPath: ".", // a plugin exports only its entry symbol: no headers
@@ -97,6 +99,9 @@ let package = Package(
             path: "Tests/VoxTestSupport"
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["VoxTestSupport"], path: "Tests/IntegrationTests"),
+        // Pure parts of the Deepgram plugin (message mapping, query and
+        // format building) tested without the ABI, linked in directly.
+        .testTarget(name: "DeepgramTests", dependencies: ["Deepgram", "ProviderSupport", "VoxPluginKit"], path: "Tests/DeepgramTests"),
 
         .executableTarget(
             name: "VoxBench",
