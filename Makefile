@@ -42,7 +42,7 @@ deps:
 
 # The OpenAI Python SDK, for the test that drives voxd with it unchanged.
 pydeps:
-	@python3 -c "import openai, httpx" 2>/dev/null || python3 -m pip install -q -r Tests/requirements.txt
+	@python3 -c "import openai, httpx, websockets" 2>/dev/null || python3 -m pip install -q -r Tests/requirements.txt
 
 clean:
 	rm -rf .build

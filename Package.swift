@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "vox_localtts", type: .dynamic, targets: ["LocalTTS"]),
         .library(name: "vox_examplec", type: .dynamic, targets: ["ExampleC"]),
         .library(name: "vox_openai", type: .dynamic, targets: ["OpenAI"]),
+        .library(name: "vox_deepgram", type: .dynamic, targets: ["Deepgram"]),
         .library(name: "vox_groq", type: .dynamic, targets: ["Groq"]),
         .library(name: "vox_sarvam", type: .dynamic, targets: ["Sarvam"]),
     ],
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // The C ABI: one header, the contract with third-party plugins.
@@ -48,6 +50,9 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             path: "Host/VoxHost"
         ),
@@ -76,6 +81,7 @@ let package = Package(
         // linked into each plugin; the network is the host's (context.http).
         .target(name: "ProviderSupport", dependencies: ["VoxPluginKit"], path: "Plugins/ProviderSupport"),
         .target(name: "OpenAI", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/OpenAI"),
+        .target(name: "Deepgram", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/Deepgram"),
         .target(name: "Groq", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/Groq"),
         .target(name: "Sarvam", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/Sarvam"),
         // Plain C, written from the header alone (its own copy of nothing else).
@@ -92,10 +98,14 @@ let package = Package(
         // decoder, and the providers' loopback fakes.
         .target(
             name: "VoxTestSupport",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")],
             path: "Tests/VoxTestSupport"
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["VoxTestSupport"], path: "Tests/IntegrationTests"),
+        // Pure parts of the Deepgram plugin (message mapping, query and
+        // format building) tested without the ABI, linked in directly.
+        .testTarget(name: "DeepgramTests", dependencies: ["Deepgram", "ProviderSupport", "VoxPluginKit"], path: "Tests/DeepgramTests"),
 
         .executableTarget(
             name: "VoxBench",

@@ -60,7 +60,7 @@ final class OpenAIThroughVoxdTests: XCTestCase {
         XCTAssertGreaterThan((whole.json["usage"] as! [String: Any])["total_tokens"] as! Int, 0)
         XCTAssertEqual(whole.headers["x-vox-provider"], "openai")
         let metrics = try d.curl("/v1/plugins/openai").json["metrics"] as? [String: Any]
-        XCTAssertGreaterThanOrEqual(metrics?["http_requests_ok"] as? Int ?? 0, 1, "the host counts the plugin's HTTP exchanges: \(String(describing: metrics))")
+        XCTAssertGreaterThanOrEqual(metrics?["http_requests_total"] as? Int ?? 0, 1, "the host counts the plugin's HTTP exchanges: \(String(describing: metrics))")
 
         let streamed = try post("/v1/chat/completions", #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#)
         XCTAssertEqual(streamed.headers["content-type"], "text/event-stream")

@@ -177,3 +177,68 @@ final class SocketAPITests: XCTestCase {
         XCTAssertEqual(denied.status, 0)
     }
 }
+
+extension SocketAPITests {
+    func testVoicePreviewSpeaksASampleSentenceInTheVoice() throws {
+        let r = try d.post("/v1/voices/preview", #"{"provider":"localtts","voice":"de"}"#)
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.headers["x-vox-provider"], "localtts")
+        XCTAssertEqual(r.headers["x-vox-voice"], "de")
+        XCTAssertEqual(String(decoding: r.body.prefix(4), as: UTF8.self), "RIFF")
+        let loud = samples(r.body, skip: 44).filter { abs(Int($0)) > 1000 }.count
+        XCTAssertGreaterThan(loud, 2000, "the preview has speech in it")
+
+        let custom = try d.post("/v1/voices/preview", #"{"voice":"localtts/en-us","text":"Short and custom.","response_format":"pcm"}"#)
+        XCTAssertEqual(custom.status, 200, custom.text)
+        XCTAssertEqual(custom.headers["content-type"], "audio/pcm")
+    }
+
+    func testVoicePreviewErrors() throws {
+        assertError(try d.post("/v1/voices/preview", #"{"provider":"localtts","voice":"xx-nope"}"#), 404, "not_found", "has no voice \"xx-nope\"")
+        assertError(try d.post("/v1/voices/preview", #"{"voice":"en-us"}"#), 400, "invalid_request", "name the provider")
+        let long = String(repeating: "a", count: 501)
+        assertError(try d.post("/v1/voices/preview", #"{"provider":"localtts","voice":"en-us","text":"\#(long)"}"#), 400, "invalid_request", "at most 500 characters")
+        assertError(try d.post("/v1/voices/preview", #"{"provider":"nosuch","voice":"x"}"#), 404, "not_found", "no loaded provider named")
+    }
+
+    func testVoicesIncludeCustomAndCloneRefusals() throws {
+        let all = try d.curl("/v1/voices?provider=localtts").json["voices"] as! [[String: Any]]
+        let stock = try d.curl("/v1/voices?provider=localtts&include_custom=false").json["voices"] as! [[String: Any]]
+        XCTAssertEqual(all.count, stock.count, "LocalTTS has no custom voices")
+        XCTAssertTrue(all.allSatisfy { $0["custom"] as? Bool != true })
+        assertError(try d.curl("/v1/voices?include_custom=maybe"), 400, "invalid_request", "include_custom must be true or false")
+        // Cloning: LocalTTS does not clone; a form without audio is refused first.
+        let wav = TestPaths.tempDir("clone") + "/ref.wav"
+        FileManager.default.createFile(atPath: wav, contents: Data("RIFF\u{24}\0\0\0WAVEfmt ".utf8) + Data(count: 64))
+        let r = try d.curl("/v1/voices", method: "POST", extra: ["-F", "provider=localtts", "-F", "name=Me", "-F", "file=@\(wav)"])
+        assertError(r, 501, "unsupported", "does not clone voices")
+        let noFile = try d.curl("/v1/voices", method: "POST", extra: ["-F", "provider=localtts", "-F", "name=Me"])
+        assertError(noFile, 400, "invalid_request", "no file part")
+    }
+
+    func testStreamingTranscriptionRouteRefusesPlainHTTPAndUnknownModels() throws {
+        assertError(try d.curl("/v1/audio/transcriptions/stream"), 400, "invalid_request", "speaks WebSocket")
+        // Over a real WebSocket client: the error arrives in the socket, in the one error shape.
+        let script = """
+        import asyncio, json, sys, websockets
+        async def main(query):
+            async with websockets.unix_connect(sys.argv[1], "ws://localhost/v1/audio/transcriptions/stream" + query) as ws:
+                msg = json.loads(await ws.recv())
+                await ws.wait_closed()
+                print(json.dumps({"msg": msg, "code": ws.close_code}))
+        asyncio.run(main(sys.argv[2]))
+        """
+        for (query, code, fragment) in [("?model=localtts/x", "invalid_request", "does not offer"),
+                                        ("?encoding=wma", "invalid_request", "encoding \"wma\" is not one of")] {
+            let out = try runProcess("/usr/bin/env", ["python3", "-c", script, d.socket, query], timeout: 30)
+            XCTAssertEqual(out.status, 0, out.stderr)
+            let v = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+            let msg = v["msg"] as! [String: Any]
+            XCTAssertEqual(msg["type"] as? String, "error")
+            let e = msg["error"] as! [String: Any]
+            XCTAssertEqual(e["code"] as? String, code, "\(msg)")
+            XCTAssertTrue((e["message"] as? String ?? "").contains(fragment), "\(msg)")
+            XCTAssertEqual(v["code"] as? Int, 1008, "a client mistake closes with policy violation")
+        }
+    }
+}

@@ -21,7 +21,7 @@ final class KitBridgeTests: XCTestCase {
         }
         var capabilities: Capabilities {
             Capabilities(operations: [.ttsSynthesize: .init(stream: true, formats: [.pcmS16LE]), .voicesList: .init(),
-                                      .sttStream: .init(formats: [.pcmS16LE], sampleRates: [16000])],
+                                      .sttStream: .init(formats: [.pcmS16LE], sampleRates: [16000]), .llmChat: .init(stream: true)],
                          models: [ModelInfo(id: "m1", operations: [.ttsSynthesize])], defaultModel: "m1")
         }
         func listVoices(_ request: VoiceListRequest) async throws -> [Voice] { [Voice(id: "v1", gender: "female")] }
@@ -35,6 +35,29 @@ final class KitBridgeTests: XCTestCase {
             }
             try await output.emit(JSONValue.object(["type": .string("final"), "text": .string("heard \(total) bytes")]))
             return OperationResult(usage: Usage(audioSeconds: Double(total) / 32000))
+        }
+
+        /// WebSocketServiceTests: {"ws": url, "auth": "…", "send": ["text"…],
+        /// "binary": n, "close": true, "idle_ms": n} → one event per message
+        /// received, then "closed:<code>:<reason>".
+        func chat(_ request: JSONValue, output: EventOutput) async throws -> OperationResult {
+            guard let url = request["ws"]?.stringValue else { throw VoxPluginError.unsupported("kittest chats only over a test socket") }
+            var r = VoxWebSocketRequest(url: url, headers: [("Authorization", request["auth"]?.stringValue ?? "Bearer good")])
+            r.idleTimeoutMs = UInt32(request["idle_ms"]?.intValue ?? 0)
+            r.connectTimeoutMs = 3000
+            let ws = try await context.webSocket(r)
+            for text in request["send"]?.arrayValue ?? [] { try await ws.send(text.stringValue!) }
+            if let n = request["binary"]?.intValue { try await ws.send(binary: [UInt8](repeating: 0xAB, count: n)) }
+            if request["close"]?.boolValue == true { ws.close(code: 1000, reason: "done") }
+            while let m = try await ws.receive() {
+                switch m {
+                case .text(let t): try await output.emit(.object(["type": .string("delta"), "content": .string(t)]))
+                case .binary(let b): try await output.emit(.object(["type": .string("delta"), "content": .string("binary:\(b.count)")]))
+                }
+            }
+            let frame = ws.closeFrame
+            try await output.emit(.object(["type": .string("delta"), "content": .string("closed:\(frame?.code ?? -1):\(frame?.reason ?? "")")]))
+            return OperationResult()
         }
 
         /// options.url: stream that URL's body as audio; options.chunks: emit that many 640-byte chunks.
@@ -182,7 +205,7 @@ final class KitBridgeTests: XCTestCase {
 
     func testUnsupportedOperation() throws {
         let i = try Self.makeInstance()
-        let op = try i.start(VOX_OP_LLM_CHAT, request: "{}", bufferBytes: 1 << 16, timeout: 5)
+        let op = try i.start(VOX_OP_CLONE_VOICE, request: #"{"name":"x"}"#, bufferBytes: 1 << 16, timeout: 5)
         let done = expectation(description: "error")
         Task {
             do { while try await op.next() != nil {} } catch let e as VoxPluginError {

@@ -10,21 +10,26 @@ import VoxPluginKit
 /// timeouts are the host's. Each exchange is one task; its callbacks follow
 /// the header's order: on_response ≤ 1, on_body*, on_complete exactly once.
 enum HostHTTPService {
-    /// Pooled clients by connect timeout (AsyncHTTPClient sets it per client;
-    /// plugins use few distinct values). Other timeouts are per request.
+    /// Pooled clients by connect timeout and proxy (AsyncHTTPClient sets
+    /// both per client; plugins use few distinct values). Other timeouts
+    /// are per request. Proxies come from the environment (ProxyEnvironment).
+    private struct ClientKey: Hashable { var connectMs: UInt32; var proxyHost: String?; var proxyPort: Int? }
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var clients: [UInt32: HTTPClient] = [:]
+    nonisolated(unsafe) private static var clients: [ClientKey: HTTPClient] = [:]
     static let defaultConnectTimeoutMs: UInt32 = 10_000
 
-    static func client(connectTimeoutMs: UInt32) -> HTTPClient {
+    static func client(connectTimeoutMs: UInt32, url: String) -> HTTPClient {
         let ms = connectTimeoutMs == 0 ? defaultConnectTimeoutMs : connectTimeoutMs
+        let proxy = ProxyEnvironment.current.proxy(for: url)
+        let key = ClientKey(connectMs: ms, proxyHost: proxy?.host, proxyPort: proxy?.port)
         return lock.withLock {
-            if let c = clients[ms] { return c }
+            if let c = clients[key] { return c }
             var config = HTTPClient.Configuration()
             config.timeout = .init(connect: .milliseconds(Int64(ms)))
             config.decompression = .enabled(limit: .ratio(50))
+            if let proxy { config.proxy = .server(host: proxy.host, port: proxy.port) }
             let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-            clients[ms] = c
+            clients[key] = c
             return c
         }
     }
@@ -68,6 +73,9 @@ final class HostHTTPExchange: @unchecked Sendable {
     private let request: HTTPClientRequest
     private let timeouts: (firstByte: Double, idle: Double, total: Double)
     private let connectTimeoutMs: UInt32
+    private let url: String
+    private var bytesIn = 0
+    private var requestBytes = 0
     private let lock = NSLock()
     private var task: Task<Void, Never>?
     private var paused: CheckedContinuation<Void, Never>?
@@ -86,6 +94,7 @@ final class HostHTTPExchange: @unchecked Sendable {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw VoxPluginError.invalidRequest("http_start: \"\(url)\" is not an http(s) URL")
         }
+        self.url = url
         var req = HTTPClientRequest(url: url)
         req.method = HTTPMethod(rawValue: r.pointee.method.len == 0 ? "GET" : r.pointee.method.string)
         if let hs = r.pointee.headers {
@@ -98,6 +107,7 @@ final class HostHTTPExchange: @unchecked Sendable {
             req.body = .stream(stream, length: .unknown)
         } else if r.pointee.body.len > 0 {
             req.body = .bytes(ByteBuffer(bytes: r.pointee.body.bytes))
+            requestBytes = r.pointee.body.len
         }
         self.request = req
         func secs(_ ms: UInt32, _ dflt: Double) -> Double { ms == 0 ? dflt : Double(ms) / 1000 }
@@ -113,14 +123,20 @@ final class HostHTTPExchange: @unchecked Sendable {
     private func run() async {
         var failure: VoxPluginError?
         let watchdog = Watchdog()
+        let started = DispatchTime.now().uptimeNanoseconds
+        var status = 0
+        let metrics = handle.metrics.scope(plugin: handle.name)
         do {
             let deadline: NIODeadline = timeouts.total > 0 ? .now() + .milliseconds(Int64(timeouts.total * 1000)) : .distantFuture
             watchdog.arm(after: timeouts.firstByte) { [weak self] in self?.timeOut("no response within \(self?.timeouts.firstByte ?? 0) s") }
-            let response = try await HostHTTPService.client(connectTimeoutMs: connectTimeoutMs).execute(request, deadline: deadline)
+            let response = try await HostHTTPService.client(connectTimeoutMs: connectTimeoutMs, url: url).execute(request, deadline: deadline)
             let headers = response.headers.map { ($0.name, $0.value) }
+            status = Int(response.status.code)
+            metrics.observe("http_first_byte_seconds", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             deliverHead(status: Int32(response.status.code), headers: headers)
             watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }
             for try await chunk in response.body {
+                bytesIn += chunk.readableBytes
                 watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }
                 let flow = chunk.withUnsafeReadableBytes { b in
                     callbacks.on_body?(user, b.baseAddress?.assumingMemoryBound(to: UInt8.self), b.count) ?? Int32(VOX_FLOW_CONTINUE.rawValue)
@@ -137,7 +153,17 @@ final class HostHTTPExchange: @unchecked Sendable {
         }
         watchdog.disarm()
         bodyContinuation?.finish()
-        handle.metrics.record(plugin: handle.name, kind: 0, name: failure == nil ? "http_requests_ok" : "http_requests_failed", value: 1)
+        // Per provider: requests, errors by code (transport codes, or the
+        // HTTP status class the provider answered), bytes, latency.
+        metrics.count("http_requests_total")
+        if let failure {
+            metrics.count("http_errors_\(failure.code.name)")
+        } else if status >= 400 {
+            metrics.count("http_errors_status_\(status)")
+        }
+        metrics.count("http_bytes_out", Double(requestBytes))
+        metrics.count("http_bytes_in", Double(bytesIn))
+        metrics.observe("http_duration_seconds", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         if let failure {
             var e = vox_type_error()
             failure.fill(&e)
@@ -213,6 +239,7 @@ final class HostHTTPExchange: @unchecked Sendable {
     func write(_ bytes: [UInt8]) -> Int32 {
         guard let c = bodyContinuation else { return Int32(VOX_FLOW_STOP.rawValue) }
         if case .terminated = c.yield(ByteBuffer(bytes: bytes)) { return Int32(VOX_FLOW_STOP.rawValue) }
+        lock.withLock { requestBytes += bytes.count }
         return Int32(VOX_FLOW_CONTINUE.rawValue)
     }
 

@@ -33,6 +33,8 @@ public final class HostOperation: @unchecked Sendable {
     private var started = false
     private var releaseDone = false
     private var timeoutItem: DispatchWorkItem?
+    private let createdNs = DispatchTime.now().uptimeNanoseconds
+    private var firstOutputNs: UInt64?
 
     /// Live operations by the handle their plugin holds.
     static let handles = HandleTable<HostOperation>()
@@ -43,7 +45,7 @@ public final class HostOperation: @unchecked Sendable {
         self.kind = kind
         self.instance = instance
         self.highWater = bufferBytes
-        hostOpPointer = Self.handles.insert(self)
+        hostOpPointer = Self.handles.insert(self, owner: instance)
     }
 
     /// The operation behind a plugin's handle; nil for a stale one, which
@@ -63,6 +65,7 @@ public final class HostOperation: @unchecked Sendable {
         let action: Action = lock.withLock {
             if outcome != nil { return .misbehaved }
             if cancelRequested { return .flow(VOX_FLOW_STOP) }
+            if firstOutputNs == nil { firstOutputNs = DispatchTime.now().uptimeNanoseconds }
             if let w = waiter { waiter = nil; return .deliver(w) }
             items.append(item)
             bufferedBytes += size
@@ -101,9 +104,36 @@ public final class HostOperation: @unchecked Sendable {
         case .twice:
             instance.reportMisbehaviour("made a second final callback for one operation")
         case .wake(let w, let release):
+            recordMetrics()
             if let w { resumeAtEnd(w) }
             // op_release must not run inside the plugin's own final call.
             if release { DispatchQueue.global().async { self.releasePluginOp() } }
+        }
+    }
+
+    /// Per provider and operation kind: operations, errors by code, time to
+    /// the first output, and total time (GET /v1/plugins/{name}).
+    private func recordMetrics() {
+        let (outcome, first) = lock.withLock { (self.outcome, firstOutputNs) }
+        let m = instance.handle.metrics.scope(plugin: instance.name)
+        let kind = Self.kindName(self.kind)
+        m.count("op_\(kind)_total")
+        if case .failure(let e) = outcome { m.count("op_\(kind)_errors_\(e.code.name)") }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let first { m.observe("op_\(kind)_first_output_seconds", Double(first - createdNs) / 1e9) }
+        m.observe("op_\(kind)_duration_seconds", Double(now - createdNs) / 1e9)
+    }
+
+    static func kindName(_ k: vox_type_op_kind) -> String {
+        switch k {
+        case VOX_OP_TTS_SYNTHESIZE: return "tts"
+        case VOX_OP_STT_TRANSCRIBE: return "stt"
+        case VOX_OP_STT_STREAM: return "stt_stream"
+        case VOX_OP_LLM_CHAT: return "chat"
+        case VOX_OP_LIST_MODELS: return "list_models"
+        case VOX_OP_LIST_VOICES: return "list_voices"
+        case VOX_OP_CLONE_VOICE: return "clone_voice"
+        default: return "op\(k.rawValue)"
         }
     }
 

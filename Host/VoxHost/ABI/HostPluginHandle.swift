@@ -50,4 +50,15 @@ public final class MetricsStore: @unchecked Sendable {
     }
 
     public func snapshot() -> [Key: Sample] { lock.withLock { samples } }
+
+    /// The host's own samples for one plugin (HTTP, WebSocket, operations).
+    func scope(plugin: String) -> Scope { Scope(store: self, plugin: plugin) }
+
+    struct Scope {
+        let store: MetricsStore
+        let plugin: String
+        func count(_ name: String, _ value: Double = 1) { store.record(plugin: plugin, kind: 0, name: name, value: value) }
+        /// A histogram sample (kept as count and sum).
+        func observe(_ name: String, _ value: Double) { store.record(plugin: plugin, kind: 2, name: name, value: value) }
+    }
 }

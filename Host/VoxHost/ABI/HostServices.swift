@@ -48,7 +48,7 @@ enum HostServices {
         }
 
         api.op_audio = { op, format, data, len in
-            guard let op, let o = HostOperation.from(op) else { return staleHandle("op_audio") }
+            guard let op, let o = HostOperation.from(op) else { return staleHandle(op, "op_audio") }
             guard let f = AudioFormat(abi: format) else {
                 o.instance.reportMisbehaviour("sent audio with an unknown or missing format")
                 return Int32(VOX_FLOW_STOP.rawValue)
@@ -57,11 +57,11 @@ enum HostServices {
             return o.pushAudio(f, bytes)
         }
         api.op_event = { op, json in
-            guard let op, let o = HostOperation.from(op) else { return staleHandle("op_event") }
+            guard let op, let o = HostOperation.from(op) else { return staleHandle(op, "op_event") }
             return o.pushEvent(json.string)
         }
         api.op_done = { op, json in
-            guard let op, let o = HostOperation.from(op) else { _ = staleHandle("op_done"); return }
+            guard let op, let o = HostOperation.from(op) else { _ = staleHandle(op, "op_done"); return }
             let result: OperationResult
             if json.len == 0 {
                 result = OperationResult()
@@ -74,7 +74,7 @@ enum HostServices {
             o.finish(.success(result))
         }
         api.op_error = { op, error in
-            guard let op, let o = HostOperation.from(op) else { _ = staleHandle("op_error"); return }
+            guard let op, let o = HostOperation.from(op) else { _ = staleHandle(op, "op_error"); return }
             guard let error else {
                 o.instance.reportMisbehaviour("reported an error without an error struct")
                 o.finish(.failure(.internalError("the plugin failed without saying why")))
@@ -85,6 +85,7 @@ enum HostServices {
 
         HostHTTPService.install(into: &api)
         HostTimers.install(into: &api)
+        HostWebSocketService.install(into: &api)
 
         let p = UnsafeMutablePointer<vox_host_api>.allocate(capacity: 1)
         p.initialize(to: api)
@@ -94,8 +95,12 @@ enum HostServices {
 
 /// A plugin called back with an operation handle that was already released:
 /// it broke the ABI. Nothing is touched; the call is refused and logged.
-private func staleHandle(_ function: String) -> Int32 {
-    HostServices.logger.warning("a plugin called \(function) with a released operation handle; ignored")
+private func staleHandle(_ op: OpaquePointer?, _ function: String) -> Int32 {
+    if let op, let owner = HostOperation.handles.releasedOwner(op) as? PluginInstance {
+        owner.reportMisbehaviour("called \(function) with an operation handle after the operation had ended and been released")
+    } else {
+        HostServices.logger.warning("a plugin called \(function) with a released operation handle; ignored")
+    }
     return Int32(VOX_FLOW_STOP.rawValue)
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -15,6 +16,8 @@ public enum APIServer {
         SpeechRoutes(daemon: daemon).register(on: router)
         ChatRoutes(daemon: daemon).register(on: router)
         TranscriptionRoutes(daemon: daemon).register(on: router)
+        StreamingTranscriptionRoutes(daemon: daemon).register(on: router)
+        VoiceRoutes(daemon: daemon).register(on: router)
         return router
     }
 
@@ -26,8 +29,12 @@ public enum APIServer {
         APILimits.maxBodyBytes = daemon.config.maxBodyBytes
         let mode = mode_t(daemon.config.socketMode)
         let logger = daemon.logger
+        let router = router(daemon: daemon)
         return Application(
-            router: router(daemon: daemon),
+            router: router,
+            // WebSocket upgrades for /v1/audio/transcriptions/stream; every
+            // other request is plain HTTP/1.1.
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30)))),
             configuration: .init(address: .unixDomainSocket(path: path), serverName: "voxd/\(VoxDaemon.version)"),
             services: services,
             onServerRunning: { _ in

@@ -88,9 +88,12 @@ struct CatalogRoutes {
         if let g = gender, !["male", "female", "neutral"].contains(g.lowercased()) {
             throw VoxError(.invalidRequest, "gender must be male, female or neutral, not \"\(g)\"")
         }
+        // include_custom (default true): the account's own voices (cloned,
+        // designed, professional) next to the provider's stock ones.
+        let includeCustom = request.query("include_custom") == nil ? true : try request.boolQuery("include_custom")
         let result = await daemon.catalog.voices(of: instances, language: request.query("language"), gender: gender,
                                                  refresh: try request.boolQuery("refresh"))
-        let voices: [JSONValue] = try result.voices.map { entry in
+        let voices: [JSONValue] = try result.voices.filter { includeCustom || $0.voice.custom != true }.map { entry in
             guard case .object(var o) = try VoxJSON.decode(JSONValue.self, from: VoxJSON.encode(entry.voice)) else { return .null }
             o["provider"] = .string(entry.provider)
             if entry.stale { o["stale"] = .bool(true) }

@@ -23,39 +23,16 @@ struct TranscriptionRoutes {
     }
 
     static func parse(_ request: Request, limit: Int) async throws -> TranscriptionInput {
-        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("multipart/form-data"),
-              let boundary = boundary(of: type) else {
-            throw VoxError(.invalidRequest, "send multipart/form-data with a file part (as OpenAI's /audio/transcriptions)")
-        }
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
-            throw VoxError(.invalidRequest, "the upload is larger than the limit of \(limit) bytes (limits.max_upload_bytes)", status: .contentTooLarge)
-        }
-        var parts: [(headers: [(String, String)], body: ByteBuffer)] = []
-        var headers: [(String, String)] = []
-        var body = ByteBuffer()
-        let parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { headers.append(($0, $1)) }
-        parser.onBody = { body.writeBuffer(&$0) }
-        parser.onPartComplete = {
-            parts.append((headers, body))
-            headers = []
-            body = ByteBuffer()
-        }
-        do { try parser.execute(buffer) } catch {
-            throw VoxError(.invalidRequest, "malformed multipart body: \(error)")
-        }
+        let parts = try await FormParts.read(request, limit: limit, what: "send multipart/form-data with a file part (as OpenAI's /audio/transcriptions)")
         var input = TranscriptionInput(file: [])
         var sawFile = false
         for part in parts {
-            let disposition = part.headers.first { $0.0.lowercased() == "content-disposition" }?.1 ?? ""
-            guard let name = parameter("name", in: disposition) else { continue }
-            let text = String(buffer: part.body)
-            switch name {
+            let text = part.text
+            switch part.name {
             case "file":
                 sawFile = true
-                input.file = Array(part.body.readableBytesView)
-                input.fileName = parameter("filename", in: disposition)
+                input.file = part.bytes
+                input.fileName = part.fileName
             case "model": input.model = text
             case "language": input.language = text.isEmpty ? nil : text
             case "prompt": input.prompt = text
@@ -64,26 +41,10 @@ struct TranscriptionRoutes {
                 guard let t = Double(text), (0...1).contains(t) else { throw VoxError(.invalidRequest, "temperature must be a number in 0…1") }
                 input.temperature = t
             case "timestamp_granularities[]", "timestamp_granularities": input.timestampGranularities.append(text)
-            default: throw VoxError(.invalidRequest, "unknown form field \"\(name)\"")
+            default: throw VoxError(.invalidRequest, "unknown form field \"\(part.name)\"")
             }
         }
         guard sawFile else { throw VoxError(.invalidRequest, "the form has no file part") }
         return input
-    }
-
-    static func boundary(of contentType: String) -> String? {
-        parameter("boundary", in: contentType)
-    }
-
-    /// `key=value` or `key="value"` from a header's parameters.
-    static func parameter(_ key: String, in header: String) -> String? {
-        for piece in header.split(separator: ";") {
-            let kv = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard kv.count == 2, kv[0].lowercased() == key else { continue }
-            var v = kv[1]
-            if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = String(v.dropFirst().dropLast()) }
-            return v
-        }
-        return nil
     }
 }

@@ -1,14 +1,17 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
 /// Per-request context: Hummingbird's core storage plus the connection, so
 /// admin routes can read the peer's credentials (SO_PEERCRED).
-public struct VoxRequestContext: RequestContext {
+public struct VoxRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     let channel: any Channel
     public let maxUploadSize: Int
+    /// Set by a WebSocket route that accepts the upgrade.
+    public let webSocket = WebSocketHandlerReference<VoxRequestContext>()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

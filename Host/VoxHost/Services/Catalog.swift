@@ -46,6 +46,9 @@ public actor Catalog {
         return (out, errors)
     }
 
+    /// Forgets an instance's voices (a clone added one): the next listing asks again.
+    public func invalidateVoices(of i: PluginInstance) { voices[i.id] = nil }
+
     /// Models of one instance: discovered when it lists models, else declared.
     public func models(of i: PluginInstance, refresh: Bool) async -> [ModelInfo] {
         let declared = i.capabilities.models ?? []

@@ -1,5 +1,9 @@
 /*
- * vox_plugin.h — the voxd plugin ABI, version 1.0.
+ * vox_plugin.h — the voxd plugin ABI, version 1.1.
+ *
+ * History: 1.0 — entry, descriptor, vtable, services (log, metrics, clock,
+ * secrets, operation reporting, outbound HTTP, timers). 1.1 — outbound
+ * WebSocket (ws_* at the end of vox_host_api).
  *
  * This header is the whole contract between voxd (the host) and a provider
  * plugin (a shared object loaded with dlopen). A plugin written in C needs
@@ -41,7 +45,7 @@
  *     by the plugin and must live as long as the image (static storage).
  *   - The capabilities string is owned by the instance and stays valid until
  *     destroy() returns.
- *   - Handles (vox_plugin_op, vox_host_http, vox_host_timer) are released
+ *   - Handles (vox_plugin_op, vox_host_http, vox_host_timer, vox_host_ws) are released
  *     exactly once with their release function, as documented below.
  *
  * THREADS
@@ -72,7 +76,7 @@ extern "C" {
 #endif
 
 #define VOX_ABI_MAJOR 1
-#define VOX_ABI_MINOR 0
+#define VOX_ABI_MINOR 1
 
 /* The one symbol a plugin exports (see vox_plugin_entry_fn). */
 #define VOX_PLUGIN_ENTRY_SYMBOL "vox_plugin_entry"
@@ -203,6 +207,7 @@ typedef struct vox_host_plugin vox_host_plugin;         /* host-owned: the host'
 typedef struct vox_host_op vox_host_op;                 /* host-owned: where an operation reports     */
 typedef struct vox_host_http vox_host_http;             /* host-owned: one outbound HTTP exchange     */
 typedef struct vox_host_timer vox_host_timer;           /* host-owned: one timer                      */
+typedef struct vox_host_ws vox_host_ws;                 /* host-owned: one outbound WebSocket (1.1)   */
 
 /* ======================================================================== */
 /* Host services: functions the PLUGIN calls                               */
@@ -244,6 +249,44 @@ typedef struct vox_type_http_callbacks {
      * on_response and maps it itself. */
     void (*on_complete)(void *user, const vox_type_error *error);
 } vox_type_http_callbacks;
+
+/* An outbound WebSocket (see ws_connect; since 1.1). */
+typedef struct vox_type_ws_request {
+    uint32_t struct_size;
+    vox_type_str url;             /* ws:// or wss:// (http(s):// means the same) */
+    const vox_type_str *headers;  /* 2 * header_count strings sent with the
+                                     upgrade request (auth…)                     */
+    size_t header_count;
+    uint32_t connect_timeout_ms;  /* until the upgrade completes; 0 = 10 s      */
+    uint32_t idle_timeout_ms;     /* no message from the server for this long
+                                     closes with VOX_ERR_TIMEOUT; 0 = never.
+                                     Not counted while delivery is paused.     */
+    uint32_t max_message_bytes;   /* larger incoming messages close the socket
+                                     (1009) with UNAVAILABLE; 0 = 16 MiB        */
+} vox_type_ws_request;
+
+/* Callbacks for one WebSocket. All receive the `user` pointer given to
+ * ws_connect; buffers are valid only during the call. */
+typedef struct vox_type_ws_callbacks {
+    uint32_t struct_size;
+    /* The upgrade succeeded; queued messages are going out. */
+    void (*on_open)(void *user);
+    /* One whole message. Return VOX_FLOW_PAUSE to stop delivery until
+     * ws_resume (the host stops reading the socket meanwhile), VOX_FLOW_STOP
+     * to drop the connection (on_close follows with VOX_ERR_CANCELLED). */
+    int32_t (*on_message)(void *user, int32_t is_text, const uint8_t *data, size_t len);
+    /* After a ws_send returned PAUSE: the queue has drained below 256 KiB. */
+    void (*on_writable)(void *user);
+    /* The end. error NULL: a close handshake happened (either side began
+     * it); code and reason are the server's close frame (1005 = none given).
+     * error set: the upgrade was refused (code mapped from the HTTP status,
+     * which is in error->http_status, with the server's reason in the
+     * message; 401 → UNAUTHENTICATED, 429 → RATE_LIMITED + retry-after…),
+     * the connection failed or dropped without a close frame (UNAVAILABLE),
+     * a timeout fired (TIMEOUT), or ws_cancel / VOX_FLOW_STOP (CANCELLED);
+     * code is then 1006. */
+    void (*on_close)(void *user, int32_t code, vox_type_str reason, const vox_type_error *error);
+} vox_type_ws_callbacks;
 
 /* The table the host hands to vox_plugin_entry. Valid for the life of the
  * process. Check VOX_HAS_FIELD before using a slot added after 1.0. */
@@ -312,10 +355,39 @@ typedef struct vox_host_api {
      * return (keep fire short). It may be called from inside fire itself. */
     void (*timer_release)(vox_host_timer *timer);
 
-    /* Reserved for 1.1 (appended here, never before): outbound WebSocket —
-     * ws_connect(hp, url, headers, callbacks{on_open, on_message(text|binary),
-     * on_close(code, reason)}, user, error), ws_send(ws, is_text, data, len)
-     * -> vox_type_flow, ws_close(ws, code, reason), ws_release(ws). */
+    /* --- outbound WebSocket (since 1.1: check VOX_HAS_FIELD(api, ws_release))
+     *
+     * One client connection (RFC 6455) per ws_connect, on the host's event
+     * loops: ws:// and wss:// (TLS by the host), proxies from the environment
+     * like HTTP, ping/pong and the close handshake handled by the host. The
+     * plugin sees whole messages (fragments joined), text or binary.
+     *
+     * Callback order: on_open at most once, then on_message zero or more
+     * times, then on_close EXACTLY once — also when the upgrade is refused,
+     * the connection drops, a timeout fires or ws_cancel is called. The
+     * handle stays valid until ws_release, which the plugin calls exactly
+     * once, after on_close has run (it may call it from inside on_close). */
+    vox_host_ws *(*ws_connect)(vox_host_plugin *hp, const vox_type_ws_request *request,
+                               const vox_type_ws_callbacks *callbacks, void *user,
+                               vox_type_error *error);
+    /* Queues one message (copied; is_text: 1 = text frame, which must be
+     * UTF-8, 0 = binary). Messages go out in order. Returns CONTINUE;
+     * PAUSE when more than 1 MiB waits to be written (the message is still
+     * queued: stop sending until on_writable); STOP when the socket is
+     * closing or closed (the message is dropped). Before on_open, messages
+     * wait and go out right after the upgrade. */
+    int32_t (*ws_send)(vox_host_ws *ws, int32_t is_text, const uint8_t *data, size_t len);
+    /* Starts the close handshake after the queued messages: sends a close
+     * frame with code (1000 = normal) and reason (at most 123 bytes), waits
+     * up to 5 s for the server's; on_close follows. */
+    void (*ws_close)(vox_host_ws *ws, int32_t code, vox_type_str reason);
+    /* Resumes delivery paused by on_message returning VOX_FLOW_PAUSE. */
+    void (*ws_resume)(vox_host_ws *ws);
+    /* Drops the connection without a handshake; on_close follows with
+     * VOX_ERR_CANCELLED unless it already ran. */
+    void (*ws_cancel)(vox_host_ws *ws);
+    /* Releases the handle: exactly once, after on_close. */
+    void (*ws_release)(vox_host_ws *ws);
 } vox_host_api;
 
 /* ======================================================================== */

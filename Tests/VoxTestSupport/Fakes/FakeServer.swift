@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
@@ -33,12 +34,30 @@ public final class FakeHTTPServer: @unchecked Sendable {
 
     /// Starts serving `router` and returns once the port is known (10 s at most).
     public static func start(_ router: Router<BasicRequestContext>) async throws -> FakeHTTPServer {
+        try await start { logger, running in
+            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: running, logger: logger)
+        }
+    }
+
+    /// The same with WebSocket upgrades (`router.ws(…)`) next to plain routes;
+    /// a middleware that answers before the ws route refuses the upgrade
+    /// with its response (as providers refuse a handshake with plain HTTP).
+    public static func start(webSocket router: Router<BasicWebSocketRequestContext>) async throws -> FakeHTTPServer {
+        try await start { logger, running in
+            Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 22)),
+                        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: running, logger: logger)
+        }
+    }
+
+    private static func start<App: ApplicationProtocol>(
+        _ make: (Logger, @escaping @Sendable (any Channel) async -> Void) -> App
+    ) async throws -> FakeHTTPServer {
         var logger = Logger(label: "fake", factory: { _ in SwiftLogNoOpLogHandler() })
         logger.logLevel = .critical
         let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) },
-                              logger: logger)
+        let app = make(logger) { ready.continuation.yield($0.localAddress?.port ?? 0) }
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         let timeout = Task {
             try await Task.sleep(nanoseconds: 10_000_000_000)

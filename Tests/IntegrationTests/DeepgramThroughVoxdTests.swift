@@ -1,0 +1,127 @@
+import Foundation
+import VoxTestSupport
+import XCTest
+
+/// The real voxd with the real libvox_deepgram.so pointed at the loopback
+/// Deepgram fake, driven with curl through the OpenAI-shaped routes.
+final class DeepgramThroughVoxdTests: XCTestCase {
+    var fake: DeepgramFake!
+    var d: Daemon!
+
+    override func setUp() async throws {
+        fake = try await DeepgramFake.start()
+        d = Daemon(plugins: [
+            "deepgram": """
+            library = "libvox_deepgram.so"
+            [settings]
+            base_url = "\(fake.baseURL)"
+            first_byte_timeout_ms = 2000
+            [secrets]
+            api_key = "env:VOXD_TEST_DEEPGRAM_KEY"
+            """,
+        ], environment: ["VOXD_TEST_DEEPGRAM_KEY": DeepgramFake.defaultAPIKey])
+        try d.start()
+    }
+
+    override func tearDown() async throws {
+        d.stop()
+        XCTAssertEqual(fake.violations, [], "every request voxd's plugin sent matched Deepgram's documented shape")
+        await fake.stop()
+    }
+
+    func post(_ path: String, _ json: String) throws -> Daemon.Reply { try d.post(path, json) }
+
+    func count(_ needle: String, in data: Data) -> Int {
+        let n = Array(needle.utf8), b = [UInt8](data)
+        guard b.count >= n.count else { return 0 }
+        return (0...(b.count - n.count)).filter { b[$0..<($0 + n.count)].elementsEqual(n) }.count
+    }
+
+    func testSpeechPCMAndWAV() throws {
+        let pcm = try post("/v1/audio/speech", #"{"model":"deepgram/aura-2-thalia-en","input":"Hello there","response_format":"pcm"}"#)
+        XCTAssertEqual(pcm.status, 200, pcm.text)
+        XCTAssertEqual(pcm.headers["x-vox-provider"], "deepgram")
+        XCTAssertEqual(pcm.headers["x-vox-voice"], "aura-2-thalia-en")
+        XCTAssertEqual(pcm.headers["x-vox-sample-rate"], "24000")
+        XCTAssertEqual([UInt8](pcm.body), DeepgramFake.expectedPCM(input: "Hello there"), "the raw samples, no header")
+        let q = DeepgramFake.queryItems(fake.requests(to: "/v1/speak").last!)
+        XCTAssertTrue(q.contains { $0 == ("container", "none") } && q.contains { $0 == ("encoding", "linear16") }, "\(q)")
+
+        let wav = try post("/v1/audio/speech", #"{"model":"deepgram/aura-2-thalia-en","input":"Hello there","response_format":"wav"}"#)
+        XCTAssertEqual(wav.status, 200, wav.text)
+        XCTAssertEqual(wav.headers["content-type"], "audio/wav")
+        XCTAssertEqual(Array(wav.body.prefix(4)), Array("RIFF".utf8))
+        XCTAssertEqual(count("RIFF", in: wav.body), 1, "exactly one WAV header")
+        XCTAssertEqual(count("WAVEfmt ", in: wav.body), 1)
+        XCTAssertEqual([UInt8](wav.body.dropFirst(44)), DeepgramFake.expectedPCM(input: "Hello there"))
+
+        let short = try post("/v1/audio/speech", #"{"model":"deepgram","input":"Hi","voice":"apollo","response_format":"mp3"}"#)
+        XCTAssertEqual(short.status, 200, short.text)
+        XCTAssertEqual(short.headers["content-type"], "audio/mpeg")
+        XCTAssertEqual(short.headers["x-vox-voice"], "aura-2-apollo-en", "the short name, resolved")
+        XCTAssertEqual([UInt8](short.body), DeepgramFake.expectedAudio(input: "Hi", encoding: "mp3"))
+
+        let badVoice = try post("/v1/audio/speech", #"{"model":"deepgram","input":"hi","voice":"alloy"}"#)
+        XCTAssertEqual(badVoice.status, 404, badVoice.text)
+        XCTAssertEqual(badVoice.error?["provider"] as? String, "deepgram")
+        XCTAssertTrue((badVoice.error?["message"] as? String ?? "").contains("thalia"), badVoice.text)
+
+        fake.script("/v1/speak", .emptyAudio)
+        XCTAssertEqual(try post("/v1/audio/speech", #"{"model":"deepgram","input":"hi"}"#).status, 503, "zero audio is a failure, not a success")
+    }
+
+    func testTranscriptionJSONAndVerbose() throws {
+        let rate = 16000, n = rate * 2
+        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        let wavBytes = Array("RIFF".utf8) + le32(36 + n * 2) + Array("WAVEfmt ".utf8) + le32(16) + [1, 0, 1, 0] + le32(rate) + le32(rate * 2) + [2, 0, 16, 0]
+            + Array("data".utf8) + le32(n * 2) + (0..<n).flatMap { i -> [UInt8] in let s = Int16(sin(Double(i) / 8) * 3000); return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)] }
+        let file = TestPaths.tempDir("wav") + "/hello.wav"
+        FileManager.default.createFile(atPath: file, contents: Data(wavBytes))
+        func upload(_ extra: [String]) throws -> (Int32, String) {
+            let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", d.socket, "-w", "\n%{http_code}", "-F", "file=@\(file)", "-F", "model=deepgram/nova-3"]
+                                   + extra.flatMap { ["-F", $0] } + ["http://voxd/v1/audio/transcriptions"])
+            let lines = r.stdout.components(separatedBy: "\n")
+            return (Int32(lines.last!) ?? 0, lines.dropLast().joined(separator: "\n"))
+        }
+        let (s1, json) = try upload([])
+        XCTAssertEqual(s1, 200, json)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["text"] as? String, fake.transcriptText)
+        let sent = try XCTUnwrap(fake.requests(to: "/v1/listen").last)
+        XCTAssertEqual(sent.bytes, wavBytes, "the uploaded file, as it came")
+        XCTAssertEqual(sent.header("authorization"), "Token \(DeepgramFake.defaultAPIKey)")
+
+        let (s2, verbose) = try upload(["response_format=verbose_json", "language=en"])
+        XCTAssertEqual(s2, 200, verbose)
+        let v = try JSONSerialization.jsonObject(with: Data(verbose.utf8)) as! [String: Any]
+        XCTAssertEqual(v["text"] as? String, fake.transcriptText)
+        XCTAssertEqual(v["language"] as? String, "en")
+        XCTAssertEqual(v["duration"] as? Double ?? 0, 2, accuracy: 0.001)
+        let segments = try XCTUnwrap(v["segments"] as? [[String: Any]])
+        XCTAssertEqual(segments.compactMap { $0["text"] as? String }, ["Hello there.", "This is the fake transcript."])
+        XCTAssertEqual((v["words"] as? [[String: Any]])?.count, 7)
+        let (s3, srt) = try upload(["response_format=srt"])
+        XCTAssertEqual(s3, 200)
+        XCTAssertTrue(srt.hasPrefix("1\n00:00:00,000 --> "), srt)
+    }
+
+    func testFemaleVoicesOfDeepgram() throws {
+        let r = try d.curl("/v1/voices?provider=deepgram&gender=female")
+        XCTAssertEqual(r.status, 200, r.text)
+        let voices = try XCTUnwrap(r.json["voices"] as? [[String: Any]])
+        XCTAssertEqual(Set(voices.compactMap { $0["id"] as? String }), ["aura-2-thalia-en", "aura-2-andromeda-en", "aura-2-asteria-en", "aura-asteria-en", "aura-2-celeste-es"])
+        XCTAssertTrue(voices.allSatisfy { $0["provider"] as? String == "deepgram" && $0["gender"] as? String == "female" })
+        XCTAssertNotNil(voices.first?["preview_url"] as? String)
+        XCTAssertNil(r.json["errors"])
+    }
+
+    func testUnauthorizedIsJSONNamingTheProviderAndSecret() throws {
+        fake.script("/v1/speak", .status(401, retryAfter: nil))
+        let denied = try post("/v1/audio/speech", #"{"model":"deepgram/aura-2-thalia-en","input":"hi"}"#)
+        XCTAssertEqual(denied.status, 401, denied.text)
+        XCTAssertEqual(denied.error?["code"] as? String, "unauthenticated")
+        XCTAssertEqual(denied.error?["provider"] as? String, "deepgram")
+        XCTAssertTrue(denied.text.contains("[secrets] api_key"), denied.text)
+        XCTAssertTrue(denied.text.contains("Invalid credentials"), denied.text)
+        XCTAssertFalse(denied.text.contains(DeepgramFake.defaultAPIKey), "the key never appears")
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// A loopback Deepgram for tests: the real request and response shapes of
+/// /work/shared/providers/deepgram.md and the official spec
+/// (specs/deepgram/openapi.yml: GET /v1/models, POST /v1/listen, POST
+/// /v1/speak), a strict check of every request (`violations`), a record of
+/// them (`requests`), and scripted failures per path (`script`).
+///
+/// ```swift
+/// let fake = try await DeepgramFake.start()
+/// fake.script("/v1/speak", .status(429, retryAfter: 2))
+/// … point the plugin's base_url at fake.baseURL …
+/// XCTAssertEqual(fake.violations, [])
+/// await fake.stop()
+/// ```
+public final class DeepgramFake: @unchecked Sendable {
+    /// How the fake answers a path.
+    public enum Behaviour: Sendable {
+        /// The documented answer.
+        case normal
+        /// An error in Deepgram's shape for that status (legacy, modern or
+        /// plain text, see `errorResponse`); `retryAfter` (seconds) sets `retry-after`.
+        case status(Int, retryAfter: Int?)
+        /// Holds the response head back, then answers normally.
+        case stallBeforeFirstByte(seconds: Double)
+        /// Sends that many chunks of the body, then drops the connection.
+        case resetMidStream(afterChunks: Int)
+        /// A 200 whose JSON is cut.
+        case malformedJSON
+        /// Speak: a 200 with no audio bytes (with container=wav: the header only).
+        case emptyAudio
+        /// Listen: a 200 JSON without `results` (what a callback request gets).
+        case noResults
+        /// Listen: a valid answer whose transcript is "" (silence).
+        case emptyTranscript
+        /// Speak: linear16 with a WAV header even when container=none was asked.
+        case headerDespiteContainerNone
+        /// Speak: a 200 `application/json` body instead of audio.
+        case jsonInsteadOfAudio
+        /// Speak: `chunks` pieces, `intervalMs` apart (for cancelling mid-stream).
+        case slowStream(chunks: Int, intervalMs: Int)
+    }
+
+    /// The key the fake accepts unless started with another (40 hex digits, like Deepgram's).
+    public static let defaultAPIKey = "0123456789abcdef0123456789abcdef01234567"
+
+    public let apiKey: String
+    private var server: FakeHTTPServer?
+    private let lock = NSLock()
+    private var _violations: [String] = []
+    private var _requests: [RecordedRequest] = []
+    private var _cancelledStreams = 0
+    private var behaviours: [String: Behaviour] = [:]
+    private var _transcript = "Hello there. This is the fake transcript."
+    private var requestCounter = 0
+
+    init(apiKey: String) { self.apiKey = apiKey }
+
+    /// Starts a fake on 127.0.0.1 with a free port.
+    public static func start(apiKey: String = defaultAPIKey) async throws -> DeepgramFake {
+        let fake = DeepgramFake(apiKey: apiKey)
+        let router = Router()
+        router.get("/v1/models") { request, _ in try await fake.handle(request) { r in fake.models(r) } }
+        router.post("/v1/listen") { request, _ in try await fake.handle(request) { r in fake.listen(r) } }
+        router.post("/v1/speak") { request, _ in try await fake.handle(request) { r in fake.speak(r) } }
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
+            router.on("**", method: method) { request, _ in
+                let r = try await FakeHTTPServer.record(request)
+                fake.recordRequest(r)
+                fake.violation("unexpected request \(r.method) \(r.path)")
+                return fake.errorResponse(404, legacy: ("NOT_FOUND", "Not Found: \(r.method) \(r.path)"))
+            }
+        }
+        fake.server = try await FakeHTTPServer.start(router)
+        return fake
+    }
+
+    /// The REST root (Deepgram's paths start with /v1).
+    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)" }
+
+    public func stop() async { await server?.stop() }
+
+    // MARK: what tests read and set
+
+    /// Every way a request departed from the API; tests assert it is empty.
+    public var violations: [String] { lock.withLock { _violations } }
+    public var requests: [RecordedRequest] { lock.withLock { _requests } }
+    public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == path } }
+    /// Streams whose client went away before the end.
+    public var cancelledStreams: Int { lock.withLock { _cancelledStreams } }
+    /// What transcriptions return (sentences end with ".").
+    public var transcriptText: String {
+        get { lock.withLock { _transcript } }
+        set { lock.withLock { _transcript = newValue } }
+    }
+
+    /// How `path` ("/v1/listen", "/v1/speak", "/v1/models") answers from now on.
+    public func script(_ path: String, _ behaviour: Behaviour) {
+        lock.withLock { behaviours[path] = behaviour }
+    }
+
+    // MARK: shared by the endpoints
+
+    func behaviour(_ path: String) -> Behaviour { lock.withLock { behaviours[path] ?? .normal } }
+
+    func violation(_ text: String) { lock.withLock { _violations.append(text) } }
+
+    func recordRequest(_ r: RecordedRequest) { lock.withLock { _requests.append(r) } }
+
+    func countCancelled() { lock.withLock { _cancelledStreams += 1 } }
+
+    func nextRequestID() -> String {
+        let n = lock.withLock { requestCounter += 1; return requestCounter }
+        return String(format: "fa4e0000-0000-4000-8000-%012d", n)
+    }
+
+    /// The query as (name, value) pairs, decoded, in order.
+    public static func queryItems(_ r: RecordedRequest) -> [(String, String)] {
+        guard let q = r.query, !q.isEmpty else { return [] }
+        return q.split(separator: "&").map { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { (String(s).replacingOccurrences(of: "+", with: " ")).removingPercentEncoding ?? String(s) }
+            return (decode(kv[0]), kv.count > 1 ? decode(kv[1]) : "")
+        }
+    }
+
+    /// Records, checks auth, applies `.status` and `.stallBeforeFirstByte`,
+    /// then lets the endpoint answer.
+    func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
+        let r = try await FakeHTTPServer.record(request)
+        recordRequest(r)
+        // deepgram.md "auth": `Authorization: Token <API_KEY>` (not Bearer).
+        // A wrong key is the caller's mistake; a missing or Bearer header is a protocol one.
+        guard let auth = r.header("authorization") else {
+            violation("\(r.path): no Authorization header")
+            return errorResponse(401, legacy: ("INVALID_AUTH", "Invalid credentials."))
+        }
+        guard auth.hasPrefix("Token "), auth.count > 6 else {
+            violation("\(r.path): Authorization is not \"Token <key>\": \(auth.prefix(8))…")
+            return errorResponse(401, legacy: ("INVALID_AUTH", "Invalid credentials."))
+        }
+        guard String(auth.dropFirst(6)) == apiKey else {
+            return errorResponse(401, legacy: ("INVALID_AUTH", "Invalid credentials."))
+        }
+        switch behaviour(r.path) {
+        case .status(let code, let retryAfter):
+            return scriptedError(code, retryAfter: retryAfter)
+        case .stallBeforeFirstByte(let seconds):
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+        default:
+            break
+        }
+        return endpoint(r)
+    }
+
+    /// An error in one of the spec's `ErrorResponse` shapes: legacy
+    /// `{"err_code","err_msg","request_id"}`, modern
+    /// `{"category","message","details","request_id"}`, or plain text;
+    /// always with `dg-request-id`.
+    func errorResponse(_ status: Int, legacy: (String, String)? = nil, modern: (String, String, String)? = nil, text: String? = nil,
+                       headers: [(String, String)] = []) -> Response {
+        let id = nextRequestID()
+        let all = [("dg-request-id", id)] + headers
+        if let (code, msg) = legacy {
+            let body = FakeJSON.object([("err_code", .string(code)), ("err_msg", .string(msg)), ("request_id", .string(id))])
+            return .fake(status, contentType: "application/json", body.bytes, headers: all)
+        }
+        if let (category, message, details) = modern {
+            let body = FakeJSON.object([("category", .string(category)), ("message", .string(message)), ("details", .string(details)),
+                                        ("request_id", .string(id))])
+            return .fake(status, contentType: "application/json", body.bytes, headers: all)
+        }
+        return .fake(status, contentType: "text/plain", Array((text ?? "Error \(status)").utf8), headers: all)
+    }
+
+    /// The typical body per status (deepgram.md "Errors").
+    func scriptedError(_ status: Int, retryAfter: Int?) -> Response {
+        let headers: [(String, String)] = retryAfter.map { [("retry-after", String($0))] } ?? []
+        switch status {
+        case 400: return errorResponse(400, modern: ("INVALID_QUERY_PARAMETER", "Bad Request", "Failed to process audio: corrupt or unsupported data"), headers: headers)
+        case 401: return errorResponse(401, legacy: ("INVALID_AUTH", "Invalid credentials."), headers: headers)
+        case 402: return errorResponse(402, legacy: ("ASR_PAYMENT_REQUIRED", "Project does not have enough credits for an ASR request and does not have an overage agreement."), headers: headers)
+        case 403: return errorResponse(403, modern: ("INSUFFICIENT_PERMISSIONS", "Insufficient permissions.", "This key cannot use the requested model"), headers: headers)
+        case 404: return errorResponse(404, text: "Not Found", headers: headers)
+        case 413: return errorResponse(413, legacy: ("PAYLOAD_TOO_LARGE", "Payload too large."), headers: headers)
+        case 429: return errorResponse(429, legacy: ("TOO_MANY_REQUESTS", "Too many requests. Please try again later"), headers: headers)
+        case 500...599: return errorResponse(status, text: status == 503 ? "Service Unavailable" : "Internal Server Error", headers: headers)
+        default: return errorResponse(status, modern: ("ERROR", "Scripted error \(status).", ""), headers: headers)
+        }
+    }
+
+    /// A streamed body that counts a client going away (a write failing)
+    /// and can drop the connection on purpose.
+    func stream(_ status: Int, contentType: String, headers: [(String, String)],
+                _ produce: @escaping @Sendable (_ send: @Sendable ([UInt8]) async throws -> Void) async throws -> Void) -> Response {
+        .fakeStream(status, contentType: contentType, headers: headers) { send in
+            do {
+                try await produce(send)
+            } catch is DeliberateReset {
+                throw DeliberateReset()
+            } catch {
+                self.countCancelled()
+                throw error
+            }
+        }
+    }
+
+    /// Thrown to drop a connection mid-body (Hummingbird closes it).
+    struct DeliberateReset: Error {}
+
+    /// Checks a query against the spec's parameter list for an endpoint:
+    /// known names, booleans exactly "true"/"false", repeats only for list
+    /// parameters. Returns the last value per name.
+    func checkQuery(_ r: RecordedRequest, booleans: Set<String>, others: Set<String>, lists: Set<String>) -> [String: String] {
+        var values: [String: String] = [:]
+        var seen: Set<String> = []
+        for (name, value) in Self.queryItems(r) {
+            if booleans.contains(name) {
+                if value != "true" && value != "false" { violation("\(r.path): \(name)=\(value) is not \"true\" or \"false\"") }
+            } else if !others.contains(name) {
+                violation("\(r.path): unknown query parameter \(name)")
+            }
+            if !seen.insert(name).inserted, !lists.contains(name) { violation("\(r.path): query parameter \(name) repeated") }
+            if value.isEmpty { violation("\(r.path): empty value for \(name)") }
+            values[name] = value
+        }
+        return values
+    }
+}
