@@ -53,8 +53,8 @@ enum DeepgramCatalog {
 
     static var models: [ModelInfo] {
         // STT languages differ per model; GET /v1/models lists them.
-        sttModels.map { ModelInfo(id: $0, operations: [.sttTranscribe],
-                                  description: $0 == defaultSTTModel ? "pre-recorded transcription (default); language=multi for code-switching" : "pre-recorded transcription") }
+        sttModels.map { ModelInfo(id: $0, operations: [.sttTranscribe, .sttStream],
+                                  description: $0 == defaultSTTModel ? "transcription of files and live audio (default); language=multi for code-switching" : "transcription of files and live audio") }
         + ttsVoices.map { v in
             ModelInfo(id: v.canonical, operations: [.ttsSynthesize], languages: v.languages, defaultVoice: v.canonical,
                       description: "\(v.architecture == "aura-2" ? "Aura-2" : "Aura-1") voice \(v.name.capitalized); the voice is the model")
@@ -67,7 +67,7 @@ enum DeepgramCatalog {
             Price(operation: .sttTranscribe, model: $0, unit: "audio_second", usdPerUnit: 0.0043 / 60,
                   source: "deepgram.md Pricing: Nova-3 pre-recorded $0.0043 / min")
         }
-        // For the live listen (stt.stream), which is declared once it exists.
+        // The live listen (stt.stream).
         let stream = ["nova-3", "nova-3-general"].map {
             Price(operation: .sttStream, model: $0, unit: "audio_second", usdPerUnit: 0.0077 / 60,
                   source: "deepgram.md Pricing: Nova-3 streaming $0.0077 / min")
@@ -92,6 +92,8 @@ enum DeepgramCatalog {
                 // Raw bytes of any container Deepgram detects; raw pcm_s16le
                 // is wrapped in a WAV header (Upload.swift says why).
                 .sttTranscribe: OperationCapability(formats: ListenUpload.declared),
+                // Live: raw linear16 / mu-law / A-law (deepgram.md "Live STT" encoding).
+                .sttStream: OperationCapability(stream: true, formats: [.pcmS16LE, .mulaw, .alaw], sampleRates: LiveOperation.sampleRates),
                 // Voices = TTS models of GET /v1/models; no custom voices, no cloning.
                 .voicesList: OperationCapability(custom: false, clone: false),
                 .modelsList: OperationCapability(),

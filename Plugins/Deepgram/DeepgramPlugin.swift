@@ -16,9 +16,10 @@ import VoxPluginKit
 /// - `tts.synthesize` — `POST /v1/speak?model=<voice>` with `{"text"}`,
 ///   audio streamed as it arrives; raw pcm is `encoding=linear16&container=none`.
 /// - `models.list`, `voices.list` — `GET /v1/models`; voices are the TTS models.
-/// - Live listen (`stt.stream`, the `wss://…/v1/listen` socket) is not
-///   declared yet: it waits for the host's WebSocket service. Its query
-///   (ListenQuery.Mode.live) and message mapping (ListenMessages) are here.
+/// - `stt.stream` — the live `wss://…/v1/listen` socket through the host's
+///   WebSocket service (Live.swift): audio out as pushed, KeepAlive when
+///   idle, CloseStream at the end; partial/final/utterance_end/
+///   speech_started events (ListenMessages).
 ///
 /// Targets: `/v1/listen` and `/v1/speak` as in the spec; `diarize_model`
 /// is accepted next to the deprecated `diarize` (the spec's replacement);
@@ -29,13 +30,14 @@ import VoxPluginKit
 /// [settings]                              # all optional
 /// base_url = "https://api.deepgram.com"   # REST root (or a gateway / test fake)
 /// ws_base_url = "wss://api.deepgram.com"  # WebSocket root, for live listen
+/// keepalive_ms = 4000                     # live: KeepAlive after this much silence
 /// connect_timeout_ms = 0                  # and first_byte_/idle_/total_timeout_ms (ProviderSettings)
 /// [secrets]
 /// api_key = "env:DEEPGRAM_API_KEY"        # sent as "Authorization: Token <key>"
 /// ```
 final class DeepgramPlugin: VoxPlugin {
     static let info = PluginInfo(name: "deepgram", version: "1.0.0", vendor: "voxd project",
-                                 description: "Deepgram: Nova transcription and Aura text-to-speech over the REST API")
+                                 description: "Deepgram: Nova transcription (files and live) and Aura text-to-speech")
 
     let context: PluginContext
     let client: ProviderClient
@@ -61,6 +63,10 @@ final class DeepgramPlugin: VoxPlugin {
 
     func transcribe(_ request: TranscriptionRequest, audio: AudioData, output: EventOutput) async throws -> OperationResult {
         try await TranscriptionOperation(client: client).run(request, audio: audio, output: output)
+    }
+
+    func streamTranscription(_ request: TranscriptionRequest, input: AudioInputStream, output: EventOutput) async throws -> OperationResult {
+        try await LiveOperation(context: context, client: client, settings: settings).run(request, input: input, output: output)
     }
 
     func synthesize(_ request: SynthesisRequest, output: AudioOutput) async throws -> OperationResult {

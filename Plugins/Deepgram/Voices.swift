@@ -24,16 +24,20 @@ struct Discovery {
         return Found(stt: Self.sttModels(stt ?? []), tts: (tts ?? []).compactMap(Self.voice))
     }
 
-    /// One model per canonical name; `batch:false` (streaming-only) models
-    /// are left out until live listen exists.
+    /// One model per canonical name, with what it serves: `batch` → files,
+    /// `streaming` → live listen.
     static func sttModels(_ entries: [JSONValue]) -> [ModelInfo] {
         var seen: Set<String> = []
         var out: [ModelInfo] = []
         for e in entries {
             guard let id = e["canonical_name"]?.stringValue ?? e["name"]?.stringValue, !id.isEmpty,
-                  e["batch"]?.boolValue != false, seen.insert(id).inserted else { continue }
+                  seen.insert(id).inserted else { continue }
+            var ops: [VoxOperation] = []
+            if e["batch"]?.boolValue != false { ops.append(.sttTranscribe) }
+            if e["streaming"]?.boolValue == true { ops.append(.sttStream) }
+            guard !ops.isEmpty else { continue }
             let about = [e["architecture"]?.stringValue, e["version"]?.stringValue.map { "version \($0)" }].compactMap { $0 }
-            out.append(ModelInfo(id: id, operations: [.sttTranscribe], languages: e["languages"]?.arrayValue?.compactMap(\.stringValue),
+            out.append(ModelInfo(id: id, operations: ops, languages: e["languages"]?.arrayValue?.compactMap(\.stringValue),
                                  description: about.isEmpty ? nil : about.joined(separator: ", ")))
         }
         return out

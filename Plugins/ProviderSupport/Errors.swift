@@ -76,6 +76,21 @@ public enum ProviderErrors {
         return e
     }
 
+    /// A failure of the host's WebSocket service (a refused upgrade carries
+    /// the HTTP status and the server's reason): labelled with the provider
+    /// and what was being done, the key named by its secret, never shown.
+    public static func webSocket(_ error: Error, provider: Provider, _ what: String) -> Error {
+        guard var e = error as? VoxPluginError, e.code != .cancelled else { return error }
+        let detail = redact(e.message, provider: provider)
+        if e.code == .unauthenticated || (e.httpStatus.map(provider.badKeyStatuses.contains) ?? false) {
+            e.code = .unauthenticated
+            e.message = "\(provider.name) rejected the API key (\(provider.secretHint)) on \(what): \(detail)"
+        } else {
+            e.message = "\(provider.name) \(what): \(detail)"
+        }
+        return e
+    }
+
     /// Removes the key and anything shaped like one from provider text.
     public static func redact(_ text: String, provider: Provider) -> String {
         var out = provider.apiKey.count >= 4 ? text.replacingOccurrences(of: provider.apiKey, with: "[redacted]") : text

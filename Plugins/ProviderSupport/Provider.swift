@@ -19,6 +19,9 @@ public struct Provider: Sendable {
     /// Regular expressions for key-shaped text to remove from provider
     /// messages (besides the key itself), e.g. `sk-[A-Za-z0-9_*.\-]+`.
     public let keyPatterns: [String]
+    /// HTTP statuses that mean "bad key" when there is no body to read
+    /// (a refused WebSocket upgrade): 401, and 403 for Sarvam.
+    public var badKeyStatuses: Set<Int> = [401]
     /// Reads an error body: the provider's message and error kind/code.
     public let errorBody: @Sendable (_ json: JSONValue?, _ raw: [UInt8]) -> ProviderErrorBody
 

@@ -6,15 +6,18 @@ import XCTest
 /// Deepgram fake, driven with curl through the OpenAI-shaped routes.
 final class DeepgramThroughVoxdTests: XCTestCase {
     var fake: DeepgramFake!
+    var live: DeepgramLiveFake!
     var d: Daemon!
 
     override func setUp() async throws {
         fake = try await DeepgramFake.start()
+        live = try await DeepgramLiveFake.start(apiKey: DeepgramFake.defaultAPIKey)
         d = Daemon(plugins: [
             "deepgram": """
             library = "libvox_deepgram.so"
             [settings]
             base_url = "\(fake.baseURL)"
+            ws_base_url = "\(live.baseURL)"
             first_byte_timeout_ms = 2000
             [secrets]
             api_key = "env:VOXD_TEST_DEEPGRAM_KEY"
@@ -26,7 +29,9 @@ final class DeepgramThroughVoxdTests: XCTestCase {
     override func tearDown() async throws {
         d.stop()
         XCTAssertEqual(fake.violations, [], "every request voxd's plugin sent matched Deepgram's documented shape")
+        XCTAssertEqual(live.violations, [], "the live socket traffic matched Deepgram's documented shape")
         await fake.stop()
+        await live.stop()
     }
 
     func post(_ path: String, _ json: String) throws -> Daemon.Reply { try d.post(path, json) }
@@ -123,5 +128,57 @@ final class DeepgramThroughVoxdTests: XCTestCase {
         XCTAssertTrue(denied.text.contains("[secrets] api_key"), denied.text)
         XCTAssertTrue(denied.text.contains("Invalid credentials"), denied.text)
         XCTAssertFalse(denied.text.contains(DeepgramFake.defaultAPIKey), "the key never appears")
+    }
+
+    /// Live transcription as a client does it: a WebSocket on voxd's unix
+    /// socket (Python's websockets), 16 kHz pcm in 100 ms messages, then
+    /// "finish"; partial and final events, then "done" with the usage.
+    func testLiveTranscriptionOverTheSocket() throws {
+        let script = """
+        import asyncio, json, sys, websockets
+        async def main():
+            url = "ws://voxd/v1/audio/transcriptions/stream?model=deepgram/nova-3&language=en&sample_rate=16000"
+            async with websockets.unix_connect(sys.argv[1], url) as ws:
+                for _ in range(15):
+                    await ws.send(bytes(3200))
+                    await asyncio.sleep(0.02)
+                await ws.send(json.dumps({"type": "finish"}))
+                events = []
+                async for m in ws:
+                    events.append(json.loads(m))
+                print(json.dumps({"events": events, "code": ws.close_code}))
+        asyncio.run(main())
+        """
+        let out = try runProcess("/usr/bin/env", ["python3", "-c", script, d.socket], timeout: 60)
+        XCTAssertEqual(out.status, 0, out.stderr)
+        let v = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+        let events = v["events"] as! [[String: Any]]
+        let finals = events.filter { $0["type"] as? String == "final" }.compactMap { $0["text"] as? String }
+        XCTAssertEqual(finals, ["hello there this", "is the live"], "\(events)")
+        XCTAssertTrue(events.contains { $0["type"] as? String == "partial" })
+        let done = events.last!
+        XCTAssertEqual(done["type"] as? String, "done")
+        XCTAssertEqual(done["provider"] as? String, "deepgram")
+        XCTAssertEqual((done["usage"] as? [String: Any])?["audio_seconds"] as? Double ?? 0, 1.5, accuracy: 0.001)
+        XCTAssertEqual(v["code"] as? Int, 1000)
+        XCTAssertEqual(live.closeStreams, 1)
+    }
+
+    /// A client that goes away mid-stream: voxd drops the upstream socket.
+    func testLiveClientDisconnectCancelsUpstream() throws {
+        let script = """
+        import asyncio, sys, websockets
+        async def main():
+            async with websockets.unix_connect(sys.argv[1], "ws://voxd/v1/audio/transcriptions/stream?model=deepgram") as ws:
+                await ws.send(bytes(3200))
+                await asyncio.sleep(0.3)
+        asyncio.run(main())
+        """
+        let out = try runProcess("/usr/bin/env", ["python3", "-c", script, d.socket], timeout: 30)
+        XCTAssertEqual(out.status, 0, out.stderr)
+        for _ in 0..<150 where live.disconnects == 0 { usleep(20_000) }
+        XCTAssertEqual(live.sessions, 1)
+        XCTAssertEqual(live.disconnects, 1, "the upstream socket closed")
+        XCTAssertEqual(live.closeStreams, 0, "no CloseStream: the session was abandoned, not finished")
     }
 }

@@ -172,7 +172,7 @@ public final class DeepgramLiveFake: @unchecked Sendable {
                 group.addTask { try await iterator.next() }
                 group.addTask {
                     try await Task.sleep(nanoseconds: UInt64(max(0, self.silenceTimeout - Date().timeIntervalSince(lastInput)) * 1e9))
-                    return .some(nil)
+                    return WebSocketMessage??.none // the silence rule, not the end of the stream
                 }
                 let first = try await group.next()!
                 group.cancelAll()
