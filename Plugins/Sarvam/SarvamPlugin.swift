@@ -47,8 +47,10 @@ final class SarvamPlugin: VoxPlugin {
         let key = try Provider.apiKey(context, provider: "sarvam", example: "SARVAM_API_KEY")
         // sarvam.md "Basics": header api-subscription-key on every call; the
         // request id travels in the bodies (read by errorBody).
-        let provider = Provider(name: "sarvam", version: Self.info.version, apiKey: key, authHeader: ("api-subscription-key", key),
+        var provider = Provider(name: "sarvam", version: Self.info.version, apiKey: key, authHeader: ("api-subscription-key", key),
                                 requestIDHeaders: ["x-request-id"], errorBody: Self.errorBody)
+        // "auth failure: 403 (not 401)": for answers without a body to read.
+        provider.badKeyStatuses = [401, 403]
         client = ProviderClient(http: context.http, provider: provider, settings: settings)
         context.log(.info, "sarvam ready: \(settings.baseURL)")
     }
