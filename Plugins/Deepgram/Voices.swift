@@ -25,13 +25,14 @@ struct Discovery {
     }
 
     /// One model per canonical name, with what it serves: `batch` → files,
-    /// `streaming` → live listen.
+    /// `streaming` → live listen. Flux models are left out: they speak the
+    /// v2 turn-taking socket (`/v2/listen`, deepgram.md: out of scope).
     static func sttModels(_ entries: [JSONValue]) -> [ModelInfo] {
         var seen: Set<String> = []
         var out: [ModelInfo] = []
         for e in entries {
             guard let id = e["canonical_name"]?.stringValue ?? e["name"]?.stringValue, !id.isEmpty,
-                  seen.insert(id).inserted else { continue }
+                  !id.hasPrefix("flux"), seen.insert(id).inserted else { continue }
             var ops: [VoxOperation] = []
             if e["batch"]?.boolValue != false { ops.append(.sttTranscribe) }
             if e["streaming"]?.boolValue == true { ops.append(.sttStream) }

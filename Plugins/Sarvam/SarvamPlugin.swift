@@ -13,6 +13,9 @@ import VoxPluginKit
 /// ```toml
 /// [settings]                 # all optional: the common remote settings (ProviderSettings)
 /// base_url = "https://api.sarvam.ai"
+/// ws_base_url = "wss://api.sarvam.ai"   # streaming speech-to-text socket root
+/// stream_chunk_ms = 500                 # streaming: audio per frame (100–2000)
+/// stream_final_wait_ms = 3000           # streaming: quiet wait for the last transcript (500–30000)
 /// first_byte_timeout_ms = 30000
 /// idle_timeout_ms = 30000
 /// [secrets]
@@ -30,7 +33,9 @@ import VoxPluginKit
 ///   /v2/chat/completions), streamed.
 /// - `models.list`: GET /v2/models (chat) with the declared speech models;
 ///   `voices.list`: the documented stock speakers per model.
-/// Not here: streaming STT/TTS over WebSocket, the batch STT job API,
+/// - `stt.stream`: the `wss://…/speech-to-text/ws` socket (Streaming.swift),
+///   saaras:v3/v4, finals and VAD events.
+/// Not here: streaming TTS over WebSocket, the batch STT job API,
 /// cloned voices (beta), bulbul:v4-flash personas.
 final class SarvamPlugin: VoxPlugin {
     static let info = PluginInfo(name: "sarvam", version: "1.0.0", vendor: "voxd project",
@@ -40,10 +45,17 @@ final class SarvamPlugin: VoxPlugin {
     let context: PluginContext
     let client: ProviderClient
     let capabilities = SarvamCatalog.capabilities
+    let wsBaseURL: String
+    let streamChunkMs: Int
+    let streamFinalWaitMs: Int
 
     init(context: PluginContext) throws {
         self.context = context
-        let settings = try ProviderSettings(context.settings, defaultBaseURL: Self.defaultBaseURL)
+        let settings = try ProviderSettings(context.settings, defaultBaseURL: Self.defaultBaseURL,
+                                            extraKeys: ["ws_base_url", "stream_chunk_ms", "stream_final_wait_ms"])
+        wsBaseURL = try settings.url("ws_base_url", "wss://api.sarvam.ai", websocket: true)
+        streamChunkMs = try settings.int("stream_chunk_ms", 500, in: 100...2000)
+        streamFinalWaitMs = try settings.int("stream_final_wait_ms", 3000, in: 500...30_000)
         let key = try Provider.apiKey(context, provider: "sarvam", example: "SARVAM_API_KEY")
         // sarvam.md "Basics": header api-subscription-key on every call; the
         // request id travels in the bodies (read by errorBody).
@@ -67,6 +79,11 @@ final class SarvamPlugin: VoxPlugin {
             said.message = "\(m) (request \(id))"
         }
         return said
+    }
+
+    func streamTranscription(_ request: TranscriptionRequest, input: AudioInputStream, output: EventOutput) async throws -> OperationResult {
+        try await StreamingOperation(context: context, client: client, wsBaseURL: wsBaseURL, chunkMs: streamChunkMs,
+                                     finalWaitMs: streamFinalWaitMs).run(request, input: input, output: output)
     }
 
     func chat(_ request: JSONValue, output: EventOutput) async throws -> OperationResult {

@@ -363,11 +363,11 @@ final class DeepgramPluginTests: XCTestCase {
         let caps = i.capabilities
         XCTAssertEqual(caps.defaultModel, "aura-2-thalia-en")
         XCTAssertTrue(caps.supports(.sttTranscribe) && caps.supports(.ttsSynthesize) && caps.supports(.voicesList) && caps.supports(.modelsList))
-        XCTAssertFalse(caps.supports(.sttStream), "not until live listen exists")
+        XCTAssertEqual(caps[.sttStream]?.formats, [.pcmS16LE, .mulaw, .alaw], "live listen takes raw audio")
         XCTAssertEqual(caps[.ttsSynthesize]?.sampleRates, [8000, 16000, 24000, 32000, 48000])
         XCTAssertEqual(Set(caps[.ttsSynthesize]?.formats ?? []), [.pcmS16LE, .wav, .mp3, .opus, .mulaw, .alaw, .flac, .aac])
         XCTAssertTrue(caps[.sttTranscribe]?.formats?.contains(.pcmS16LE) == true)
-        XCTAssertEqual(caps.models?.first(where: { $0.operations == [.sttTranscribe] })?.id, "nova-3", "nova-3 is the STT default")
+        XCTAssertEqual(caps.models?.first(where: { $0.operations == [.sttTranscribe, .sttStream] })?.id, "nova-3", "nova-3 is the STT default")
         XCTAssertEqual(caps.models?.filter { $0.operations == [.ttsSynthesize] }.count, 103, "the spec's Aura model enum")
         let prices = caps.prices ?? []
         XCTAssertEqual(prices.first { $0.model == "nova-3" && $0.operation == .sttTranscribe }?.usdPerUnit ?? 0, 0.0043 / 60, accuracy: 1e-12)
@@ -378,9 +378,9 @@ final class DeepgramPluginTests: XCTestCase {
         let out = try await run(i, VOX_OP_LIST_MODELS, "{}")
         let models = try VoxJSON.decode([ModelInfo].self, from: VoxJSON.encode(try XCTUnwrap(out.events("models").first?["models"])))
         func ops(_ id: String) -> [VoxOperation]? { models.first { $0.id == id }?.operations }
-        XCTAssertEqual(ops("nova-3"), [.sttTranscribe])
-        XCTAssertEqual(ops("nova-2-meeting"), [.sttTranscribe])
-        XCTAssertNil(ops("flux-general-en"), "streaming-only models wait for live listen")
+        XCTAssertEqual(ops("nova-3"), [.sttTranscribe, .sttStream])
+        XCTAssertEqual(ops("nova-2-meeting"), [.sttTranscribe, .sttStream])
+        XCTAssertNil(ops("flux-general-en"), "Flux speaks the v2 socket, out of scope")
         XCTAssertEqual(ops("aura-2-zephyr-en"), [.ttsSynthesize])
         XCTAssertEqual(models.first { $0.id == "aura-2-celeste-es" }?.languages, ["es", "es-CO"])
         let sent = try XCTUnwrap(fake.requests(to: "/v1/models").first)

@@ -30,6 +30,14 @@ struct ProviderResolver {
         return own.first?.id
     }
 
+    /// Whether the provider's discovered models (GET /models, cached with
+    /// the discovery TTL) have `id` for this operation: providers add
+    /// models faster than plugins declare them.
+    func discovered(_ i: PluginInstance, has id: String) async -> Bool {
+        guard i.capabilities.supports(.modelsList) else { return false }
+        return await daemon.catalog.models(of: i, refresh: false).contains { $0.id == id && ($0.operations?.contains(operation) ?? true) }
+    }
+
     func resolve(_ model: String?) async throws -> (PluginInstance, String?) {
         let candidates = await daemon.providers(for: operation)
         guard let model, !model.isEmpty else {
@@ -52,12 +60,15 @@ struct ProviderResolver {
             }
             guard parts.count == 2 else { return (instance, defaultModel(instance)) }
             let known = models(instance)
-            if !known.isEmpty, !known.contains(where: { $0.id == parts[1] }) {
+            if !known.isEmpty, !known.contains(where: { $0.id == parts[1] }), await !discovered(instance, has: parts[1]) {
                 throw VoxError(.notFound, "\(providerName) has no \(noun) model \(parts[1]); its \(noun) models: \(known.map(\.id).joined(separator: ", "))", provider: providerName)
             }
             return (instance, parts[1])
         }
         if let instance = candidates.first(where: { models($0).contains { $0.id == model } }) {
+            return (instance, model)
+        }
+        for instance in candidates where await discovered(instance, has: model) {
             return (instance, model)
         }
         let all = candidates.flatMap { i in models(i).map { "\(i.name)/\($0.id)" } }
