@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "vox_localtts", type: .dynamic, targets: ["LocalTTS"]),
         .library(name: "vox_examplec", type: .dynamic, targets: ["ExampleC"]),
         .library(name: "vox_openai", type: .dynamic, targets: ["OpenAI"]),
+        .library(name: "vox_elevenlabs", type: .dynamic, targets: ["ElevenLabs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -74,6 +75,7 @@ let package = Package(
         // linked into each plugin; the network is the host's (context.http).
         .target(name: "ProviderSupport", dependencies: ["VoxPluginKit"], path: "Plugins/ProviderSupport"),
         .target(name: "OpenAI", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/OpenAI"),
+        .target(name: "ElevenLabs", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/ElevenLabs"),
         // Plain C, written from the header alone (its own copy of nothing else).
         .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC", exclude: ["README.md"],
                 publicHeadersPath: ".", // a plugin exports only its entry symbol: no headers
