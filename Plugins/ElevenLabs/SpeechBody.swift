@@ -124,7 +124,7 @@ struct SpeechBody {
     static func number(_ o: [String: JSONValue], _ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let v = o[key], v != .null else { return nil }
         guard let d = v.doubleValue, range.contains(d) else {
-            throw VoxPluginError.invalidRequest("options.\(key): must be a number in \(range.lowerBound.formatted)…\(range.upperBound.formatted)")
+            throw VoxPluginError.invalidRequest("options.\(key): must be a number in \(range.lowerBound.shortText)…\(range.upperBound.shortText)")
         }
         return d
     }
@@ -148,5 +148,5 @@ struct SpeechBody {
 
 extension Double {
     /// 0.7 as "0.7", 1.0 as "1".
-    var formatted: String { self == rounded() ? String(Int(self)) : String(self) }
+    var shortText: String { self == rounded() ? String(Int(self)) : String(self) }
 }
