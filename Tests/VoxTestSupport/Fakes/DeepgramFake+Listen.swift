@@ -58,7 +58,7 @@ extension DeepgramFake {
     }
 
     func listen(_ r: RecordedRequest) -> Response {
-        func bad(_ s: String) { violation("\(r.path): \(s)") }
+        func bad(_ s: String) { core.violation("\(r.path): \(s)") }
         let q = checkQuery(r, booleans: Self.listenBooleans, others: Self.listenOthers, lists: Self.listenLists)
         let model = q["model"] ?? "base-general" // the spec's default
         let isNova3 = model.hasPrefix("nova-3")
@@ -105,7 +105,7 @@ extension DeepgramFake {
         if q["language"] == "multi", !isNova3 {
             return errorResponse(400, legacy: ("Bad Request", "No such model/language/tier combination found. Language multi needs nova-3"))
         }
-        let behaviour = self.behaviour(r.path)
+        let behaviour = core.behaviour(r.path)
         let id = nextRequestID()
         let headers = [("dg-request-id", id)]
         switch behaviour {
@@ -122,9 +122,9 @@ extension DeepgramFake {
         let body = listenAnswer(text: text, duration: duration, requestID: id, model: model, query: q).bytes
         if case .resetMidStream(let n) = behaviour {
             let chunks = stride(from: 0, to: body.count, by: 64).map { Array(body[$0..<min($0 + 64, body.count)]) }
-            return stream(200, contentType: "application/json", headers: headers) { send in
+            return core.stream(200, contentType: "application/json", headers: headers) { send in
                 for c in chunks.prefix(n) { try await send(c) }
-                throw DeliberateReset()
+                throw FakeCore.Reset()
             }
         }
         return .fake(200, contentType: "application/json", body, headers: headers)

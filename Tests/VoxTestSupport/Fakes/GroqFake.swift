@@ -37,13 +37,8 @@ public final class GroqFake: @unchecked Sendable {
         router.post("\(prefix)/chat/completions") { request, _ in try await fake.handle(request) { fake.chat($0) } }
         router.post("\(prefix)/audio/transcriptions") { request, _ in try await fake.handle(request) { fake.transcription($0) } }
         router.post("\(prefix)/audio/speech") { request, _ in try await fake.handle(request) { fake.speech($0) } }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
-            router.on("**", method: method) { request, _ in
-                let r = try await FakeHTTPServer.record(request)
-                fake.core.record(r)
-                fake.core.violation("unexpected request \(r.method) \(r.path)")
-                return fake.errorResponse(404, "Unknown request URL: \(r.method) \(r.path). Please check the URL for typos.", type: "invalid_request_error", code: "unknown_url")
-            }
+        fake.core.catchAll(router) { r in
+            fake.errorResponse(404, "Unknown request URL: \(r.method) \(r.path). Please check the URL for typos.", type: "invalid_request_error", code: "unknown_url")
         }
         fake.server = try await FakeHTTPServer.start(router)
         return fake
@@ -85,8 +80,10 @@ public final class GroqFake: @unchecked Sendable {
     /// Records, checks auth (`Authorization: Bearer gsk_…`), applies
     /// `.status` and `.stallBeforeFirstByte`, then lets the endpoint answer.
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
-        let r = try await FakeHTTPServer.record(request)
-        core.record(r)
+        try await core.handle(request, check: check, scriptedError: scriptedError, endpoint)
+    }
+
+    func check(_ r: RecordedRequest) -> Response? {
         // No endpoint voxd uses takes query parameters.
         if let q = r.query, !q.isEmpty { core.violation("\(r.path): unexpected query \"\(q)\"") }
         guard let auth = r.header("authorization"), auth.hasPrefix("Bearer "), auth.count > 7 else {
@@ -96,15 +93,7 @@ public final class GroqFake: @unchecked Sendable {
         guard String(auth.dropFirst(7)) == apiKey else {
             return errorResponse(401, "Invalid API Key", type: "invalid_request_error", code: "invalid_api_key")
         }
-        switch core.behaviour(r.path) {
-        case .status(let code, let retryAfter):
-            return scriptedError(code, retryAfter: retryAfter)
-        case .stallBeforeFirstByte(let seconds):
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        default:
-            break
-        }
-        return endpoint(r)
+        return nil
     }
 
     /// OpenAI-compatible body (groq.md "Errors"): `{"error":{"message","type","code"}}`.

@@ -31,14 +31,7 @@ public final class SarvamFake: @unchecked Sendable {
         router.post("/v1/chat/completions") { request, _ in try await fake.handle(request) { fake.chat($0) } }
         router.post("/v2/chat/completions") { request, _ in try await fake.handle(request) { fake.chat($0) } }
         router.get("/v2/models") { request, _ in try await fake.handle(request) { fake.models($0) } }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
-            router.on("**", method: method) { request, _ in
-                let r = try await FakeHTTPServer.record(request)
-                fake.core.record(r)
-                fake.core.violation("unexpected request \(r.method) \(r.path)")
-                return fake.errorResponse(404, "Not Found", code: "not_found_error")
-            }
-        }
+        fake.core.catchAll(router) { _ in fake.errorResponse(404, "Not Found", code: "not_found_error") }
         fake.server = try await FakeHTTPServer.start(router)
         return fake
     }
@@ -70,8 +63,10 @@ public final class SarvamFake: @unchecked Sendable {
     /// Records, checks auth (`api-subscription-key`, sarvam.md "Basics"),
     /// applies `.status` and `.stallBeforeFirstByte`, then lets the endpoint answer.
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
-        let r = try await FakeHTTPServer.record(request)
-        core.record(r)
+        try await core.handle(request, check: check, scriptedError: scriptedError, endpoint)
+    }
+
+    func check(_ r: RecordedRequest) -> Response? {
         // No endpoint voxd uses takes query parameters.
         if let q = r.query, !q.isEmpty { core.violation("\(r.path): unexpected query \"\(q)\"") }
         if r.header("authorization") != nil { core.violation("\(r.path): an Authorization header (Sarvam authenticates with api-subscription-key)") }
@@ -83,15 +78,7 @@ public final class SarvamFake: @unchecked Sendable {
         guard key == apiKey else {
             return errorResponse(403, "Invalid API key provided. Please check your api-subscription-key.", code: "invalid_api_key_error")
         }
-        switch core.behaviour(r.path) {
-        case .status(let code, let retryAfter):
-            return scriptedError(code, retryAfter: retryAfter)
-        case .stallBeforeFirstByte(let seconds):
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        default:
-            break
-        }
-        return endpoint(r)
+        return nil
     }
 
     /// sarvam.md "Errors": `{"error":{"message","code","request_id"}}`.
