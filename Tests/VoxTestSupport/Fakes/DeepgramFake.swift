@@ -16,7 +16,7 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class DeepgramFake: @unchecked Sendable {
+public final class DeepgramFake: LoopbackFake {
     /// How the fake answers a path (the shared behaviours, FakeCore.swift;
     /// Deepgram's own: `.noResults`, `.emptyTranscript`,
     /// `.headerDespiteContainerNone`, `.jsonInsteadOfAudio`).
@@ -26,12 +26,11 @@ public final class DeepgramFake: @unchecked Sendable {
     public static let defaultAPIKey = "0123456789abcdef0123456789abcdef01234567"
 
     public let apiKey: String
-    private var server: FakeHTTPServer?
-    let core = FakeCore()
-    private let lock = NSLock()
-    private var _transcript = "Hello there. This is the fake transcript."
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     /// Starts a fake on 127.0.0.1 with a free port.
     public static func start(apiKey: String = defaultAPIKey) async throws -> DeepgramFake {
@@ -46,23 +45,13 @@ public final class DeepgramFake: @unchecked Sendable {
     }
 
     /// The REST root (Deepgram's paths start with /v1).
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)" }
-
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { root }
 
     // MARK: what tests read and set
 
-    /// Every way a request departed from the API; tests assert it is empty.
-    public var violations: [String] { core.violations }
-    public var requests: [RecordedRequest] { core.requests }
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == path } }
-    /// Streams whose client went away before the end.
-    public var cancelledStreams: Int { core.cancelledStreams }
     /// What transcriptions return (sentences end with ".").
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var transcriptText: String = "Hello there. This is the fake transcript."
 
     /// How `path` ("/v1/listen", "/v1/speak", "/v1/models") answers from now on.
     public func script(_ path: String, _ behaviour: Behaviour) { core.script(path, behaviour) }

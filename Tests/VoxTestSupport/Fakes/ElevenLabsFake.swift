@@ -19,7 +19,7 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class ElevenLabsFake: @unchecked Sendable {
+public final class ElevenLabsFake: LoopbackFake {
     /// How the fake answers a route (the shared behaviours, FakeCore.swift;
     /// ElevenLabs' own: `.quotaExceeded`).
     public typealias Behaviour = FakeBehaviour
@@ -36,15 +36,13 @@ public final class ElevenLabsFake: @unchecked Sendable {
     public static let defaultAPIKey = "sk_0123456789abcdef0123456789abcdef0123456789abcdef"
 
     public let apiKey: String
-    private var server: FakeHTTPServer?
-    let core = FakeCore(route: { ElevenLabsFake.route($0) })
     let lock = NSLock()
-    private var _transcript = "Hello there. This is the fake transcript."
-    private var _transcriptLanguage = "en"
-    private var _audioEvent: String?
     var clonedVoices: [FakeVoice] = []
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init(core: FakeCore(route: { ElevenLabsFake.route($0) }))
+    }
 
     /// Starts a fake on 127.0.0.1 with a free port.
     public static func start(apiKey: String = defaultAPIKey) async throws -> ElevenLabsFake {
@@ -62,35 +60,19 @@ public final class ElevenLabsFake: @unchecked Sendable {
     }
 
     /// The API root (what the plugin's base_url takes: paths start with /v1).
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)" }
-
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { root }
 
     // MARK: what tests read and set
 
-    /// Every way a request departed from the API; tests assert it is empty.
-    public var violations: [String] { core.violations }
-    public var requests: [RecordedRequest] { core.requests }
     /// Requests to a route (speech: every voice's).
     public func requests(to route: String) -> [RecordedRequest] { requests.filter { Self.route($0.path) == route } }
-    /// Streams whose client went away before the end.
-    public var cancelledStreams: Int { core.cancelledStreams }
     /// What transcriptions hear.
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var transcriptText: String = "Hello there. This is the fake transcript."
     /// The `language_code` a transcription reports when the request named none.
-    public var transcriptLanguage: String {
-        get { lock.withLock { _transcriptLanguage } }
-        set { lock.withLock { _transcriptLanguage = newValue } }
-    }
+    @FakeSetting public var transcriptLanguage: String = "en"
     /// An audio event (e.g. "(laughter)") heard at the end, unless
     /// `tag_audio_events` is false.
-    public var audioEvent: String? {
-        get { lock.withLock { _audioEvent } }
-        set { lock.withLock { _audioEvent = newValue } }
-    }
+    @FakeSetting public var audioEvent: String? = nil
 
     /// How `route` answers from now on.
     public func script(_ route: String, _ behaviour: Behaviour) { core.script(route, behaviour) }

@@ -47,6 +47,40 @@ public struct FakeToolCall: Sendable {
     public init(name: String, arguments: String) { self.name = name; self.arguments = arguments }
 }
 
+/// A value tests set while a fake serves (a reply text, a switch), behind
+/// a lock: `@FakeSetting public var chatReply = "…"`.
+@propertyWrapper
+public final class FakeSetting<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    public init(wrappedValue: Value) { value = wrappedValue }
+    public var wrappedValue: Value {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
+}
+
+/// What every HTTP provider fake shares: its FakeCore, its loopback server
+/// (started by the fake's `start`), and what tests read from them.
+public class LoopbackFake: @unchecked Sendable {
+    let core: FakeCore
+    var server: FakeHTTPServer?
+
+    init(core: FakeCore = FakeCore()) { self.core = core }
+
+    /// Every way a request departed from the API; tests assert it is empty.
+    public var violations: [String] { core.violations }
+    /// Every request the fake got, in order.
+    public var requests: [RecordedRequest] { core.requests }
+    /// Streams whose client went away before the end.
+    public var cancelledStreams: Int { core.cancelledStreams }
+
+    public func stop() async { await server?.stop() }
+
+    /// `http://127.0.0.1:PORT`, the root the fake's baseURL starts with.
+    var root: String { "http://127.0.0.1:\(server?.port ?? 0)" }
+}
+
 /// The bookkeeping of a provider fake: requests seen, violations, scripted
 /// behaviours per path, streams whose client left; and the steps every
 /// fake's endpoints share (the request prelude, streamed bodies, SSE,

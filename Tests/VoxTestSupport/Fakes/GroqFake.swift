@@ -16,19 +16,17 @@ import Hummingbird
 /// … point the plugin's base_url at fake.baseURL …
 /// XCTAssertEqual(fake.violations, [])
 /// ```
-public final class GroqFake: @unchecked Sendable {
+public final class GroqFake: LoopbackFake {
     /// The key the fake accepts unless started with another (Groq keys are gsk_…).
     public static let defaultAPIKey = "gsk_voxdtest0123456789abcdefXYZ"
     static let prefix = "/openai/v1"
 
     public let apiKey: String
-    let core = FakeCore()
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _chatReply = "Hello from the Groq fake."
-    private var _transcript = "Hello there. This is the Groq fake transcript."
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     public static func start(apiKey: String = defaultAPIKey) async throws -> GroqFake {
         let fake = GroqFake(apiKey: apiKey)
@@ -44,26 +42,16 @@ public final class GroqFake: @unchecked Sendable {
         return fake
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)\(Self.prefix)" }
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { "\(root)\(Self.prefix)" }
 
     // MARK: what tests read and set
 
-    public var violations: [String] { core.violations }
-    public var requests: [RecordedRequest] { core.requests }
     /// Requests to "/chat/completions" (or the full "/openai/v1/…" path).
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == Self.normalise(path) } }
-    public var cancelledStreams: Int { core.cancelledStreams }
     public func script(_ path: String, _ b: FakeBehaviour) { core.script(Self.normalise(path), b) }
 
-    public var chatReply: String {
-        get { lock.withLock { _chatReply } }
-        set { lock.withLock { _chatReply = newValue } }
-    }
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var chatReply: String = "Hello from the Groq fake."
+    @FakeSetting public var transcriptText: String = "Hello there. This is the Groq fake transcript."
 
     static func normalise(_ path: String) -> String { path.hasPrefix(prefix) ? path : prefix + path }
 

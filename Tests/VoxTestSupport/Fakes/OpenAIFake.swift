@@ -16,7 +16,7 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class OpenAIFake: @unchecked Sendable {
+public final class OpenAIFake: LoopbackFake {
     /// How the fake answers a path (the shared behaviours, FakeCore.swift).
     public typealias Behaviour = FakeBehaviour
     public typealias ToolCall = FakeToolCall
@@ -25,14 +25,11 @@ public final class OpenAIFake: @unchecked Sendable {
     public static let defaultAPIKey = "sk-voxdtest-0123456789abcdef"
 
     public let apiKey: String
-    let core = FakeCore()
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _chatReply = "Hello from the fake."
-    private var _transcript = "Hello there. This is the fake transcript."
-    private var _sseQuirks = false
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     /// Starts a fake on 127.0.0.1 with a free port.
     public static func start(apiKey: String = defaultAPIKey) async throws -> OpenAIFake {
@@ -47,34 +44,18 @@ public final class OpenAIFake: @unchecked Sendable {
         return fake
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)/v1" }
-
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { "\(root)/v1" }
 
     // MARK: what tests read and set
 
-    /// Every way a request departed from the API; tests assert it is empty.
-    public var violations: [String] { core.violations }
-    public var requests: [RecordedRequest] { core.requests }
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == Self.normalise(path) } }
-    /// Streams whose client went away before the end.
-    public var cancelledStreams: Int { core.cancelledStreams }
     /// Chat's answer, streamed in word-sized fragments.
-    public var chatReply: String {
-        get { lock.withLock { _chatReply } }
-        set { lock.withLock { _chatReply = newValue } }
-    }
+    @FakeSetting public var chatReply: String = "Hello from the fake."
     /// What transcriptions return.
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var transcriptText: String = "Hello there. This is the fake transcript."
     /// SSE as a parser must still read it: CRLF line ends, comment lines,
     /// data split over several `data:` lines, frames cut across writes.
-    public var sseQuirks: Bool {
-        get { lock.withLock { _sseQuirks } }
-        set { lock.withLock { _sseQuirks = newValue } }
-    }
+    @FakeSetting public var sseQuirks: Bool = false
 
     /// How `path` ("/v1/chat/completions" or "/chat/completions") answers from now on.
     public func script(_ path: String, _ behaviour: Behaviour) { core.script(Self.normalise(path), behaviour) }

@@ -10,18 +10,16 @@ import Hummingbird
 /// Sarvam publishes no OpenAPI file (sarvam.md "Sources"); the field lists
 /// checked here are sarvam.md's tables (from `sarvamai` SDK 0.1.39) and
 /// the speaker catalog specs/sarvam/tts-speakers.json.
-public final class SarvamFake: @unchecked Sendable {
+public final class SarvamFake: LoopbackFake {
     /// The key the fake accepts unless started with another.
     public static let defaultAPIKey = "sk_voxdtest_0123456789abcdef"
 
     public let apiKey: String
-    let core = FakeCore()
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _chatReply = "नमस्ते from the Sarvam fake."
-    private var _transcript = "नमस्ते दुनिया। यह नकली प्रतिलेख है।"
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     public static func start(apiKey: String = defaultAPIKey) async throws -> SarvamFake {
         let fake = SarvamFake(apiKey: apiKey)
@@ -36,25 +34,15 @@ public final class SarvamFake: @unchecked Sendable {
         return fake
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)" }
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { root }
 
     // MARK: what tests read and set
 
-    public var violations: [String] { core.violations }
-    public var requests: [RecordedRequest] { core.requests }
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == path } }
-    public var cancelledStreams: Int { core.cancelledStreams }
     public func script(_ path: String, _ b: FakeBehaviour) { core.script(path, b) }
 
-    public var chatReply: String {
-        get { lock.withLock { _chatReply } }
-        set { lock.withLock { _chatReply = newValue } }
-    }
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var chatReply: String = "नमस्ते from the Sarvam fake."
+    @FakeSetting public var transcriptText: String = "नमस्ते दुनिया। यह नकली प्रतिलेख है।"
 
     // MARK: shared by the endpoints
 
