@@ -43,16 +43,7 @@ extension DeepgramFake {
     /// Seconds of audio: a WAV's data chunk, raw linear16 with its rate and
     /// channels, else 1 s per 16 kB.
     public static func listenDuration(_ bytes: [UInt8], sampleRate: Int?, channels: Int?) -> Double {
-        func u32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
-        if container(bytes) == "wav" {
-            var i = 12, byteRate = 0
-            while i + 8 <= bytes.count {
-                let size = u32(i + 4)
-                if bytes[i..<(i + 4)].elementsEqual("fmt ".utf8), i + 20 <= bytes.count { byteRate = u32(i + 16) }
-                if bytes[i..<(i + 4)].elementsEqual("data".utf8), byteRate > 0 { return Double(min(size, bytes.count - i - 8)) / Double(byteRate) }
-                i += 8 + size + (size & 1)
-            }
-        }
+        if container(bytes) == "wav", let seconds = FakeContent.riffDataSeconds(bytes) { return seconds }
         if let rate = sampleRate, rate > 0 { return Double(bytes.count / 2 / max(1, channels ?? 1)) / Double(rate) }
         return max(0.1, Double(bytes.count) / 16_000)
     }

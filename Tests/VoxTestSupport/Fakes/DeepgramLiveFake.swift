@@ -17,7 +17,7 @@ import NIOCore
 /// a final `Results` with speech_final true, followed by `UtteranceEnd`
 /// when utterance_end_ms was asked for. Like Deepgram it closes with 1011
 /// "NET-0001" when neither audio nor KeepAlive arrives for `silenceTimeout`.
-public final class DeepgramLiveFake: @unchecked Sendable {
+public final class DeepgramLiveFake: WebSocketFake, @unchecked Sendable {
     public enum Fault: Sendable {
         /// Refuse the handshake with this HTTP status (dg-error header).
         case refuse(Int)
@@ -42,7 +42,7 @@ public final class DeepgramLiveFake: @unchecked Sendable {
     public var secondsPerWord = 0.25
     public var wordsPerUtterance = 3
     public var silenceTimeout: Double = 10
-    let core = FakeWebSocketCore<Fault>()
+    public let core = FakeWebSocketCore<Fault>()
 
     init(apiKey: String) { self.apiKey = apiKey }
 
@@ -54,21 +54,9 @@ public final class DeepgramLiveFake: @unchecked Sendable {
         return fake
     }
 
-    public func stop() async { await core.stop() }
-
-    /// `ws_base_url` for the plugin.
-    public var baseURL: String { core.baseURL }
-
-    public func inject(_ f: Fault?) { core.inject(f) }
-    public var violations: [String] { core.violations }
     public var keepAlives: Int { core.counter("KeepAlive") }
     public var closeStreams: Int { core.counter("CloseStream") }
-    public var sessions: Int { core.sessions }
-    public var disconnects: Int { core.disconnects }
     public var audioBytes: Int { core.counter("audio bytes") }
-    public var queries: [[String: String]] { core.queries }
-
-    func violation(_ s: String) { core.violation(s) }
 
     /// Auth and documented query values before the upgrade; a refusal is
     /// plain HTTP with `dg-error`, as Deepgram does.

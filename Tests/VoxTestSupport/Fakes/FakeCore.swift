@@ -314,6 +314,20 @@ enum FakeContent {
         return magic + (0..<max(0, count - magic.count)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
     }
 
+    /// Seconds in a RIFF/WAVE file's data chunk at its fmt chunk's byte
+    /// rate, walking the chunks after the 12-byte header; nil without both.
+    static func riffDataSeconds(_ bytes: [UInt8]) -> Double? {
+        func u32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
+        var i = 12, byteRate = 0
+        while i + 8 <= bytes.count {
+            let size = u32(i + 4)
+            if bytes[i..<(i + 4)].elementsEqual("fmt ".utf8), i + 20 <= bytes.count { byteRate = u32(i + 16) }
+            if bytes[i..<(i + 4)].elementsEqual("data".utf8), byteRate > 0 { return Double(min(size, bytes.count - i - 8)) / Double(byteRate) }
+            i += 8 + size + (size & 1)
+        }
+        return nil
+    }
+
     /// Seconds of a WAV upload, or nil when it is not one.
     static func wavSeconds(_ b: [UInt8]) -> Double? {
         guard b.count >= 44, b[0..<4].elementsEqual("RIFF".utf8), b[8..<12].elementsEqual("WAVE".utf8) else { return nil }

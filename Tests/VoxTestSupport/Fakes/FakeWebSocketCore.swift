@@ -71,3 +71,24 @@ public final class FakeWebSocketCore<Fault: Sendable>: @unchecked Sendable {
         }
     }
 }
+
+/// A WebSocket provider fake built on a FakeWebSocketCore: what tests read
+/// and set comes from the core.
+public protocol WebSocketFake: AnyObject {
+    associatedtype Fault: Sendable
+    var core: FakeWebSocketCore<Fault> { get }
+}
+
+extension WebSocketFake {
+    public func stop() async { await core.stop() }
+    /// `ws_base_url` for the plugin.
+    public var baseURL: String { core.baseURL }
+    /// The fault the next sessions meet (nil: none).
+    public func inject(_ f: Fault?) { core.inject(f) }
+    /// Every way the traffic departed from the provider's documented frames; tests assert it is empty.
+    public var violations: [String] { core.violations }
+    public var sessions: Int { core.sessions }
+    public var disconnects: Int { core.disconnects }
+    public var queries: [[String: String]] { core.queries }
+    func violation(_ s: String) { core.violation(s) }
+}

@@ -15,15 +15,9 @@ extension OpenAIFake {
 
     /// The seconds of a WAV upload (its fmt and data chunks), else 1 s per 32 kB.
     public static func uploadDuration(_ bytes: [UInt8]) -> Double {
-        func u32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
-        if bytes.count >= 44, bytes[0..<4].elementsEqual("RIFF".utf8), bytes[8..<12].elementsEqual("WAVE".utf8) {
-            var i = 12, byteRate = 0
-            while i + 8 <= bytes.count {
-                let size = u32(i + 4)
-                if bytes[i..<(i + 4)].elementsEqual("fmt ".utf8), i + 20 <= bytes.count { byteRate = u32(i + 16) }
-                if bytes[i..<(i + 4)].elementsEqual("data".utf8), byteRate > 0 { return Double(min(size, bytes.count - i - 8)) / Double(byteRate) }
-                i += 8 + size + (size & 1)
-            }
+        if bytes.count >= 44, bytes[0..<4].elementsEqual("RIFF".utf8), bytes[8..<12].elementsEqual("WAVE".utf8),
+           let seconds = FakeContent.riffDataSeconds(bytes) {
+            return seconds
         }
         return max(0.1, Double(bytes.count) / 32_000)
     }

@@ -16,7 +16,7 @@ import NIOCore
 ///
 /// It hears one word of `script` per `secondsPerWord` of audio; each
 /// `wordsPerSegment` words, or a flush, become one `data` frame.
-public final class SarvamStreamFake: @unchecked Sendable {
+public final class SarvamStreamFake: WebSocketFake, @unchecked Sendable {
     public enum Fault: Sendable {
         case refuse(Int)
         /// An `error` frame after the first audio frame.
@@ -37,7 +37,7 @@ public final class SarvamStreamFake: @unchecked Sendable {
     public var script = ["namaste", "duniya", "yeh", "sarvam", "ka", "nakli", "server", "hai"]
     public var secondsPerWord = 0.25
     public var wordsPerSegment = 4
-    let core = FakeWebSocketCore<Fault>()
+    public let core = FakeWebSocketCore<Fault>()
 
     init(apiKey: String) { self.apiKey = apiKey }
 
@@ -49,15 +49,7 @@ public final class SarvamStreamFake: @unchecked Sendable {
         return fake
     }
 
-    public func stop() async { await core.stop() }
-    public var baseURL: String { core.baseURL }
-    public func inject(_ f: Fault?) { core.inject(f) }
-    public var violations: [String] { core.violations }
-    public var sessions: Int { core.sessions }
-    public var disconnects: Int { core.disconnects }
     public var flushes: Int { core.counter("flush") }
-    public var queries: [[String: String]] { core.queries }
-    func violation(_ s: String) { core.violation(s) }
 
     /// `api-subscription-key` before the upgrade: 403 otherwise, as Sarvam answers a bad key.
     func handshake(_ request: Request) -> Response? {
