@@ -17,11 +17,7 @@ final class DeepgramLiveTests: XCTestCase {
         setenv(Self.keyVar, DeepgramFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(live.violations, [], "live-listen traffic that departs from the Deepgram API")
-        await live.stop()
-    }
+    override func tearDown() async throws { await h.finish(live, "live-listen traffic that departs from the Deepgram API") }
 
     func load(_ settings: String = "", key: String = keyVar) async throws -> PluginInstance {
         try await h.load(settings: "ws_base_url = \"\(live.baseURL)\"\n\(settings)", keyVar: key)

@@ -19,11 +19,7 @@ final class DeepgramPluginTests: XCTestCase {
         setenv(Self.keyVar, DeepgramFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the Deepgram API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the Deepgram API") }
 
     /// Loads plugins.d/deepgram.toml pointing at the fake.
     func load(_ settings: String = "", keyVar: String = keyVar) async throws -> PluginInstance {

@@ -19,11 +19,7 @@ class ElevenLabsTestCase: XCTestCase {
         setenv(Self.keyVar, ElevenLabsFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the ElevenLabs API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the ElevenLabs API") }
 
     /// Loads plugins.d/elevenlabs.toml pointing at the fake.
     func load(_ settings: String = "", keyVar: String = keyVar) async throws -> PluginInstance {

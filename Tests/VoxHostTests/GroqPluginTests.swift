@@ -18,11 +18,7 @@ final class GroqPluginTests: XCTestCase {
         setenv(Self.keyVar, GroqFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the Groq API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the Groq API") }
 
     func load(_ settings: String = "", keyVar: String = keyVar) async throws -> PluginInstance {
         try await h.load(settings: "base_url = \"\(fake.baseURL)\"\n\(settings)", keyVar: keyVar)

@@ -18,11 +18,7 @@ final class OpenAIPluginTests: XCTestCase {
         setenv(Self.keyVar, OpenAIFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the OpenAI API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the OpenAI API") }
 
     /// Loads plugins.d/openai.toml pointing at the fake.
     func load(_ settings: String = "", keyVar: String = keyVar, secrets: Bool = true) async throws -> PluginInstance {

@@ -36,6 +36,15 @@ final class PluginHarness {
 
     func shutdown() async { await registry?.shutdown() }
 
+    /// A test's end: shuts the plugin down, checks `fake` saw nothing that
+    /// departs from the provider's documented API (`what`: the message),
+    /// and stops it.
+    func finish(_ fake: CheckedFake, _ what: String, file: StaticString = #filePath, line: UInt = #line) async {
+        await shutdown()
+        XCTAssertEqual(fake.violations, [], what, file: file, line: line)
+        await fake.stop()
+    }
+
     struct Outcome {
         var events: [JSONValue] = []
         var audio: [(format: AudioFormat, bytes: [UInt8])] = []

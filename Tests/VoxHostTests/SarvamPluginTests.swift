@@ -18,11 +18,7 @@ final class SarvamPluginTests: XCTestCase {
         setenv(Self.keyVar, SarvamFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the Sarvam API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the Sarvam API") }
 
     func load(_ settings: String = "", keyVar: String = keyVar) async throws -> PluginInstance {
         try await h.load(settings: "base_url = \"\(fake.baseURL)\"\n\(settings)", keyVar: keyVar)

@@ -18,11 +18,7 @@ final class SarvamStreamTests: XCTestCase {
         setenv(Self.keyVar, SarvamFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(stream.violations, [], "streaming traffic that departs from Sarvam's documented frames")
-        await stream.stop()
-    }
+    override func tearDown() async throws { await h.finish(stream, "streaming traffic that departs from Sarvam's documented frames") }
 
     func load(_ settings: String = "stream_final_wait_ms = 800", key: String = keyVar) async throws -> PluginInstance {
         try await h.load(settings: "ws_base_url = \"\(stream.baseURL)\"\n\(settings)", keyVar: key)

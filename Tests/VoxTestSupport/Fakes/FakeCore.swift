@@ -60,9 +60,16 @@ public final class FakeSetting<Value>: @unchecked Sendable {
     }
 }
 
+/// A fake a test checks and stops at its end (every provider fake).
+public protocol CheckedFake: AnyObject {
+    /// Every way the traffic departed from the provider's documented API.
+    var violations: [String] { get }
+    func stop() async
+}
+
 /// What every HTTP provider fake shares: its FakeCore, its loopback server
 /// (started by the fake's `start`), and what tests read from them.
-public class LoopbackFake: @unchecked Sendable {
+public class LoopbackFake: CheckedFake, @unchecked Sendable {
     let core: FakeCore
     var server: FakeHTTPServer?
 

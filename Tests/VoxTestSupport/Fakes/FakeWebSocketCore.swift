@@ -74,7 +74,7 @@ public final class FakeWebSocketCore<Fault: Sendable>: @unchecked Sendable {
 
 /// A WebSocket provider fake built on a FakeWebSocketCore: what tests read
 /// and set comes from the core.
-public protocol WebSocketFake: AnyObject {
+public protocol WebSocketFake: CheckedFake {
     associatedtype Fault: Sendable
     var core: FakeWebSocketCore<Fault> { get }
 }
