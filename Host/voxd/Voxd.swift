@@ -69,7 +69,13 @@ struct Voxd: AsyncParsableCommand {
 
         try FileManager.default.createDirectory(atPath: daemonConfig.stateDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o750])
-        let daemon = VoxDaemon(config: daemonConfig, configFile: configFile, logger: logger, binaryDir: binaryDir)
+        let daemon: VoxDaemon
+        do {
+            daemon = try VoxDaemon(config: daemonConfig, configFile: configFile, logger: logger, binaryDir: binaryDir)
+        } catch let e as VoxStore.OpenError {
+            printError(e.description)
+            throw ExitCode(1)
+        }
         do {
             try await daemon.registry.reload()
         } catch let e as ConfigErrors {

@@ -45,6 +45,11 @@ struct SystemRoutes {
             "config_file": daemon.configFile.map(JSONValue.string) ?? .string("(embedded defaults)"),
             "plugins_dir": .string(c.pluginsDir),
             "plugins": .array(entries.map { PluginView.json($0, detail: false) }),
+            "store": .object([
+                "path": .string(daemon.store.path),
+                "journal_mode": .string(daemon.store.journalMode),
+                "migrations": .array(((try? daemon.store.appliedMigrations()) ?? []).map(JSONValue.string)),
+            ]),
         ]))
     }
 }

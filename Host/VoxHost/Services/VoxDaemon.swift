@@ -14,11 +14,16 @@ public final class VoxDaemon: Sendable {
     public let registry: PluginRegistry
     public let catalog: Catalog
     public let metrics: MetricsStore
+    /// The SQLite store in the state dir (configuration objects, audit log).
+    public let store: VoxStore
     public let logger: Logger
     public let startedAt = Date()
     let admin: AdminPolicy
 
-    public init(config: DaemonConfig, configFile: String?, logger: Logger, binaryDir: String) {
+    /// Opens the store in `config.stateDir` (creating and migrating it):
+    /// a store that cannot be opened, or is damaged, is a start-up error.
+    public init(config: DaemonConfig, configFile: String?, logger: Logger, binaryDir: String) throws {
+        store = try VoxStore(stateDir: config.stateDir)
         self.config = config
         self.configFile = configFile
         self.fileConfig = configFile.flatMap { try? DaemonConfig.read(file: $0, base: FileManager.default.currentDirectoryPath) }
