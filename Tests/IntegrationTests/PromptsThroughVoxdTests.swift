@@ -151,4 +151,16 @@ final class PromptsThroughVoxdTests: XCTestCase {
         XCTAssertEqual(try d.post("/v1/prompts", #"{"name":"After the crash","text":"hi"}"#).status, 201)
         XCTAssertEqual((try d.curl("/v1/status").json["store"] as? [String: Any])?["journal_mode"] as? String, "wal")
     }
+
+    /// A store that cannot be opened stops voxd at start, naming the file.
+    func testADamagedStoreIsAStartupError() throws {
+        let dir = TestPaths.tempDir("badstore")
+        try FileManager.default.createDirectory(atPath: "\(dir)/state", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(dir)/plugins.d", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "\(dir)/state/voxd.sqlite", contents: Data(repeating: 0x7a, count: 16384))
+        let r = try runProcess(Daemon.voxd, ["--state-dir", "\(dir)/state", "--plugins-dir", "\(dir)/plugins.d", "--socket", "\(dir)/voxd.sock"], timeout: 30)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(dir)/state/voxd.sqlite"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/voxd.sock"), "it never served")
+    }
 }

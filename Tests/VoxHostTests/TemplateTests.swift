@@ -94,6 +94,9 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(partial["complete"], .bool(false))
         XCTAssertEqual(partial["components"]?["llm"]?["usd_per_minute"], .null)
         XCTAssertTrue(partial["components"]?["tts"]?["note"]?.stringValue?.contains("not loaded") == true)
+        let routerPicks = TemplateCost.estimate([.init(key: "stt", provider: "a", model: "whisper-1", operations: [.sttTranscribe], capabilities: stt)], unset: ["llm"])
+        XCTAssertEqual(routerPicks["complete"], .bool(false), "a component left to the router has an unknown cost")
+        XCTAssertEqual(routerPicks["unset"], .array([.string("llm")]))
     }
 
     func testLanguagesMatchByPrimaryTag() {

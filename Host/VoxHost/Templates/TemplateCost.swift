@@ -78,9 +78,11 @@ public enum TemplateCost {
         return own.first?.id
     }
 
-    public static func estimate(_ components: [Component], assumptions a: Assumptions = Assumptions()) -> JSONValue {
+    /// `unset`: components the template leaves to the router (their cost
+    /// is unknown, so the estimate is not complete).
+    public static func estimate(_ components: [Component], unset: [String] = [], assumptions a: Assumptions = Assumptions()) -> JSONValue {
         var total = 0.0
-        var complete = true
+        var complete = unset.isEmpty
         var out: [String: JSONValue] = [:]
         for c in components {
             let model = effectiveModel(c)
@@ -131,6 +133,7 @@ public enum TemplateCost {
             "usd_per_minute": .number(rounded(total)),
             "complete": .bool(complete),
             "components": .object(out),
+            "unset": .array(unset.map(JSONValue.string)),
             "assumptions": a.json,
         ])
     }

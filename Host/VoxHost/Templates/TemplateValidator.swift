@@ -25,10 +25,12 @@ struct TemplateValidator {
     func check(_ config: [String: JSONValue]) async -> Report {
         var report = Report()
         var costParts: [TemplateCost.Component] = []
+        var unset: [String] = []
         let names = await daemon.registry.all.map(\.config.name)
         for (key, noun, ops) in AITemplate.components {
             guard let section = config[key]?.objectValue, let provider = section["provider"]?.stringValue else {
                 report.warnings.append(FieldProblem(key, "not set: the router picks the \(noun) provider"))
+                unset.append(key)
                 continue
             }
             let model = section["model"]?.stringValue
@@ -58,7 +60,7 @@ struct TemplateValidator {
             report.errors.append(FieldProblem("turn_detection", "server_vad needs voice activity detection: set vad.enabled to true, or turn_detection to none"))
         }
         await checkPrompt(config, into: &report)
-        report.cost = TemplateCost.estimate(costParts)
+        report.cost = TemplateCost.estimate(costParts, unset: unset)
         return report
     }
 
