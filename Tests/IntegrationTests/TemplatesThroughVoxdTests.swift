@@ -233,4 +233,41 @@ final class TemplatesThroughVoxdTests: XCTestCase {
         let audit = try d.curl("/v1/audit?object_type=session_config").json["entries"] as! [[String: Any]]
         XCTAssertTrue(audit.contains { $0["action"] as? String == "session_config.import" })
     }
+
+    func testVoxctlCoversPromptsTemplatesConfigsAndAudit() throws {
+        func voxctl(_ args: [String], stdin: Data? = nil) throws -> RunResult {
+            try runProcess(Daemon.voxctl, ["--socket", d.socket] + args, stdin: stdin)
+        }
+        let prompts = try voxctl(["prompts"])
+        XCTAssertEqual(prompts.status, 0, prompts.stderr)
+        XCTAssertTrue(prompts.stdout.contains("builtin-sales-assistant"), prompts.stdout)
+        let render = try voxctl(["prompts", "render", "builtin-appointment-scheduler", "--set", "company_name=Bright Dental"])
+        XCTAssertTrue(render.stdout.contains("for Bright Dental"), render.stdout + render.stderr)
+        let missing = try voxctl(["prompts", "render", "builtin-general-assistant", "--set", "nope=1"])
+        XCTAssertEqual(missing.status, 65, "a refused render is exit 65")
+        XCTAssertTrue(missing.stderr.contains("values.nope: unknown variable"), missing.stderr)
+
+        let created = try voxctl(["--json", "templates", "create", "-"], stdin: Data(good.utf8))
+        XCTAssertEqual(created.status, 0, created.stderr)
+        let id = (try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["id"] as? String ?? ""
+        let list = try voxctl(["templates"])
+        XCTAssertTrue(list.stdout.contains(id) && list.stdout.contains("preset-budget"), list.stdout)
+        let show = try voxctl(["templates", "show", id])
+        XCTAssertTrue(show.stdout.contains("cost: $0.0060 per minute (incomplete"), show.stdout)
+        let invalid = try voxctl(["templates", "validate", "-"], stdin: Data(#"{"name":"X","llm":{"provider":"openai","temperature":9}}"#.utf8))
+        XCTAssertEqual(invalid.status, 65)
+        XCTAssertTrue(invalid.stdout.contains("llm.temperature: 9 is out of range"), invalid.stdout)
+        XCTAssertTrue(try voxctl(["templates", "resolve", id]).stdout.contains("named"))
+        XCTAssertEqual(try voxctl(["templates", "delete", "preset-budget"]).status, 77)
+
+        let cfg = try d.post("/v1/session-configs", #"{"name":"Desk","template":"\#(id)"}"#).json["id"] as! String
+        let exported = try voxctl(["configs", "export", cfg, "--json"])
+        XCTAssertEqual(Data(exported.stdout.utf8), try d.curl("/v1/session-configs/\(cfg)/export").body)
+        XCTAssertEqual(try d.curl("/v1/session-configs/\(cfg)", method: "DELETE").status, 200)
+        let imported = try voxctl(["configs", "import", "-"], stdin: Data(exported.stdout.utf8))
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        XCTAssertTrue(try voxctl(["configs"]).stdout.contains("Desk"))
+        let audit = try voxctl(["audit", "--object", id])
+        XCTAssertTrue(audit.stdout.contains("template.create"), audit.stdout)
+    }
 }
