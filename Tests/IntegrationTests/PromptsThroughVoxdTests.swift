@@ -80,6 +80,12 @@ final class PromptsThroughVoxdTests: XCTestCase {
         XCTAssertTrue((audit[0]["actor"] as? String ?? "").hasPrefix("uid:\(getuid())"), "\(audit[0])")
         XCTAssertEqual((audit[0]["before"] as? [String: Any])?["version"] as? Int, 1)
         XCTAssertEqual((audit[0]["after"] as? [String: Any])?["version"] as? Int, 2)
+        // Paging keeps the filter.
+        let first = try d.curl("/v1/audit?object_id=\(id)&limit=1").json
+        let next = try XCTUnwrap(first["next"] as? String)
+        XCTAssertTrue(next.contains("object_id=\(id)"), next)
+        let second = try d.curl(next).json["entries"] as? [[String: Any]] ?? []
+        XCTAssertEqual(second.map { $0["action"] as? String }, ["prompt.create"])
 
         XCTAssertEqual(try d.curl("/v1/prompts/\(id)", method: "DELETE", extra: ["-H", "If-Match: \"1\""]).status, 409)
         XCTAssertEqual(try d.curl("/v1/prompts/\(id)", method: "DELETE").status, 200)
@@ -116,6 +122,20 @@ final class PromptsThroughVoxdTests: XCTestCase {
         }
         let acked = Acked()
         let group = DispatchGroup()
+        // One writer updates a single prompt, version after version.
+        let counter = try d.post("/v1/prompts", #"{"name":"Counter","text":"v1"}"#).json["id"] as! String
+        final class Version: @unchecked Sendable { let lock = NSLock(); var acked = 1 }
+        let version = Version()
+        group.enter()
+        DispatchQueue.global().async {
+            defer { group.leave() }
+            for _ in 0..<2000 {
+                let next = version.lock.withLock { version.acked } + 1
+                guard let r = try? d.curl("/v1/prompts/\(counter)", method: "PATCH", body: Data(#"{"text":"v\#(next)","version":\#(next - 1)}"#.utf8)),
+                      r.status == 200 else { return }
+                version.lock.withLock { version.acked = next }
+            }
+        }
         let writers = 3
         for w in 0..<writers {
             group.enter()
@@ -144,9 +164,25 @@ final class PromptsThroughVoxdTests: XCTestCase {
         let storedIDs = Set(stored.compactMap { $0["id"] as? String })
         let lost = Set(ids).subtracting(storedIDs)
         XCTAssertEqual(lost, [], "acknowledged writes lost after kill -9")
+        // The updated prompt is at the last acknowledged version or the one in flight, text and version together.
+        let c = try d.curl("/v1/prompts/\(counter)").json
+        let storedVersion = c["version"] as? Int ?? 0
+        let ackedVersion = version.lock.withLock { version.acked }
+        XCTAssertTrue(storedVersion == ackedVersion || storedVersion == ackedVersion + 1, "stored \(storedVersion), acknowledged \(ackedVersion)")
+        XCTAssertEqual(c["text"] as? String, "v\(storedVersion)")
+        XCTAssertGreaterThan(ackedVersion, 1)
         // Each stored prompt has its audit row (they commit together).
-        let audit = try d.curl("/v1/audit?object_type=prompt&limit=1000").json["entries"] as! [[String: Any]]
+        var audit: [[String: Any]] = []
+        var page: String? = "/v1/audit?object_type=prompt&limit=1000"
+        for _ in 0..<20 { // bounded paging
+            guard let p = page else { break }
+            let r = try d.curl(p).json
+            audit += r["entries"] as? [[String: Any]] ?? []
+            page = r["next"] as? String
+        }
         XCTAssertEqual(Set(audit.compactMap { $0["object_id"] as? String }), storedIDs)
+        XCTAssertEqual(audit.filter { $0["object_id"] as? String == counter }.count, (c["version"] as? Int) ?? 0,
+                       "one audit row per committed version of the updated prompt")
         // And the store is usable: a new write after the crash.
         XCTAssertEqual(try d.post("/v1/prompts", #"{"name":"After the crash","text":"hi"}"#).status, 201)
         XCTAssertEqual((try d.curl("/v1/status").json["store"] as? [String: Any])?["journal_mode"] as? String, "wal")

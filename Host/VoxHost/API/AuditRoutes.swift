@@ -24,7 +24,16 @@ struct AuditRoutes {
             let entries = try await daemon.store.auditEntries(objectType: request.query("object_type"), objectID: request.query("object_id"),
                                                               limit: limit, beforeID: before)
             var o: [String: JSONValue] = ["entries": .array(entries.map(\.json))]
-            if entries.count == limit, let last = entries.last { o["next"] = .string("/v1/audit?limit=\(limit)&before=\(last.id)") }
+            if entries.count == limit, let last = entries.last {
+                // The same query, one page further back.
+                var q = ["limit=\(limit)", "before=\(last.id)"]
+                for key in ["object_type", "object_id"] {
+                    if let v = request.query(key), let e = v.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) {
+                        q.append("\(key)=\(e)")
+                    }
+                }
+                o["next"] = .string("/v1/audit?" + q.joined(separator: "&"))
+            }
             return try jsonResponse(JSONValue.object(o))
         }
     }
