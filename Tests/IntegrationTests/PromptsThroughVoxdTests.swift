@@ -193,7 +193,7 @@ final class PromptsThroughVoxdTests: XCTestCase {
         let dir = TestPaths.tempDir("badstore")
         try FileManager.default.createDirectory(atPath: "\(dir)/state", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: "\(dir)/plugins.d", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(dir)/state/voxd.sqlite", contents: Data(repeating: 0x7a, count: 16384))
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/state/voxd.sqlite", contents: Data(repeating: 0x7a, count: 16384)))
         let r = try runProcess(Daemon.voxd, ["--state-dir", "\(dir)/state", "--plugins-dir", "\(dir)/plugins.d", "--socket", "\(dir)/voxd.sock"], timeout: 30)
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("\(dir)/state/voxd.sqlite"), r.stderr)

@@ -24,7 +24,7 @@ final class StoreTests: XCTestCase {
 
     func testRefusesADamagedFile() throws {
         let dir = TestPaths.tempDir("store")
-        FileManager.default.createFile(atPath: "\(dir)/voxd.sqlite", contents: Data(repeating: 0x41, count: 8192))
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/voxd.sqlite", contents: Data(repeating: 0x41, count: 8192)))
         XCTAssertThrowsError(try VoxStore(stateDir: dir)) { error in
             XCTAssertTrue("\(error)".contains("\(dir)/voxd.sqlite"), "\(error)")
         }
