@@ -188,6 +188,29 @@ final class PromptsThroughVoxdTests: XCTestCase {
         XCTAssertEqual((try d.curl("/v1/status").json["store"] as? [String: Any])?["journal_mode"] as? String, "wal")
     }
 
+    /// Plugin enable/disable/reload and configuration reloads are admin changes too.
+    func testPluginChangesAndReloadsAreAudited() throws {
+        let d = try daemon()
+        defer { d.stop() }
+        XCTAssertEqual(try d.post("/v1/plugins/localtts/disable", "").status, 200)
+        XCTAssertEqual(try d.post("/v1/plugins/localtts/enable", "").status, 200)
+        XCTAssertEqual(try d.post("/v1/reload", "").status, 200)
+        d.signal(SIGHUP)
+        var entries: [[String: Any]] = []
+        for _ in 0..<100 { // bounded wait for the SIGHUP reload's row
+            entries = try d.curl("/v1/audit").json["entries"] as? [[String: Any]] ?? []
+            if entries.count >= 4 { break }
+            usleep(50_000)
+        }
+        XCTAssertEqual(entries.compactMap { $0["action"] as? String }, ["plugins.reload", "plugins.reload", "plugin.enable", "plugin.disable"])
+        XCTAssertEqual(entries[0]["actor"] as? String, "signal:SIGHUP")
+        XCTAssertTrue((entries[1]["actor"] as? String ?? "").hasPrefix("uid:\(getuid())"))
+        XCTAssertEqual(((entries[1]["after"] as? [String: Any])?["unchanged"] as? [String]), ["localtts"])
+        XCTAssertEqual((entries[3]["before"] as? [String: Any])?["state"] as? String, "loaded")
+        XCTAssertEqual((entries[3]["after"] as? [String: Any])?["state"] as? String, "disabled")
+        XCTAssertEqual(entries[3]["object_id"] as? String, "localtts")
+    }
+
     /// A store that cannot be opened stops voxd at start, naming the file.
     func testADamagedStoreIsAStartupError() throws {
         let dir = TestPaths.tempDir("badstore")

@@ -8,13 +8,16 @@ public struct AuditActor: Sendable, Hashable, CustomStringConvertible {
     public var uid: UInt32?
     public var pid: Int32?
     public var keyID: String?
+    /// Not a request: e.g. `signal:SIGHUP`.
+    public var other: String?
 
-    public init(uid: UInt32? = nil, pid: Int32? = nil, keyID: String? = nil) {
-        self.uid = uid; self.pid = pid; self.keyID = keyID
+    public init(uid: UInt32? = nil, pid: Int32? = nil, keyID: String? = nil, other: String? = nil) {
+        self.uid = uid; self.pid = pid; self.keyID = keyID; self.other = other
     }
 
-    /// `uid:1000(alice) pid:4242` or `key:vx_ab12`.
+    /// `uid:1000(alice) pid:4242`, `key:vx_ab12` or `signal:SIGHUP`.
     public var description: String {
+        if let other { return other }
         if let keyID { return "key:\(keyID)" }
         var s = "uid:\(uid.map(String.init) ?? "?")"
         if let uid, let pw = getpwuid(uid) { s += "(\(String(cString: pw.pointee.pw_name)))" }
@@ -51,6 +54,15 @@ extension VoxStore {
         try db.execute(sql: """
             INSERT INTO audit (at, actor, action, object_type, object_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)
             """, arguments: [now(), actor.description, action, objectType, objectID, before?.serialized, after?.serialized])
+    }
+
+    /// Records an admin change that is not itself a store write (enabling a
+    /// plugin, a reload), in a transaction of its own.
+    public func record(actor: AuditActor, action: String, objectType: String, objectID: String,
+                       before: JSONValue?, after: JSONValue?) async throws {
+        try await write { db in
+            try Self.audit(db, actor: actor, action: action, objectType: objectType, objectID: objectID, before: before, after: after)
+        }
     }
 
     /// Audit entries, newest first; `beforeID` pages backwards.
