@@ -122,4 +122,36 @@ final class StoreTests: XCTestCase {
         let page = try await again.auditEntries(limit: 5, beforeID: audit[4].id)
         XCTAssertEqual(page.map(\.id), Array(audit[5..<10].map(\.id)))
     }
+
+    /// Ten writers update the same version at once: exactly one wins, the
+    /// others get 409, and the stored prompt is the winner's.
+    func testConcurrentUpdatesOfOneVersionHaveOneWinner() async throws {
+        let store = try VoxStore(stateDir: TestPaths.tempDir("store"))
+        let p = try await store.createPrompt(draft("Race"), limits: PromptLimits(), actor: admin)
+        let outcomes = await withTaskGroup(of: (Int, Int?).self) { group in
+            for n in 0..<10 {
+                group.addTask {
+                    do {
+                        _ = try await store.updatePrompt(p.id, expectedVersion: 1, limits: PromptLimits(), actor: self.admin) { $0.text = "writer \(n)" }
+                        return (n, nil)
+                    } catch let e as VoxError {
+                        return (n, e.status.code)
+                    } catch {
+                        return (n, -1)
+                    }
+                }
+            }
+            var all: [(Int, Int?)] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        let winners = outcomes.filter { $0.1 == nil }.map(\.0)
+        XCTAssertEqual(winners.count, 1, "\(outcomes)")
+        XCTAssertEqual(outcomes.filter { $0.1 == 409 }.count, 9, "\(outcomes)")
+        let stored = try await store.prompt(p.id)
+        XCTAssertEqual(stored?.text, "writer \(winners[0])")
+        XCTAssertEqual(stored?.version, 2)
+        let audit = try await store.auditEntries(objectID: p.id)
+        XCTAssertEqual(audit.count, 2)
+    }
 }
