@@ -212,6 +212,16 @@ final class TemplatesThroughVoxdTests: XCTestCase {
         XCTAssertEqual(try d.curl("/v1/session-configs/import", method: "POST", body: Data("{not json".utf8)).status, 400)
         XCTAssertEqual((try d.curl("/v1/session-configs").json["session_configs"] as! [[String: Any]]).count, before)
 
+        // A prompt named in overrides is kept alive by the configuration.
+        let pid = try d.post("/v1/prompts", #"{"name":"Night prompt","text":"Be quiet."}"#).json["id"] as! String
+        let withPrompt = try d.post("/v1/session-configs", #"{"name":"Quiet","template":"\#(tid)","overrides":{"system_prompt":{"id":"\#(pid)","variables":{}}}}"#)
+        XCTAssertEqual(withPrompt.status, 201, withPrompt.text)
+        let promptDelete = try d.curl("/v1/prompts/\(pid)", method: "DELETE")
+        XCTAssertEqual(promptDelete.status, 409)
+        XCTAssertTrue((promptDelete.error?["message"] as? String ?? "").contains("session configuration \(withPrompt.json["id"] as? String ?? "?")"), promptDelete.text)
+        XCTAssertEqual(try d.curl("/v1/session-configs/\(withPrompt.json["id"] as! String)", method: "DELETE").status, 200)
+        XCTAssertEqual(try d.curl("/v1/prompts/\(pid)", method: "DELETE").status, 200)
+
         // A preset whose providers are not running: saved, with warnings.
         let onPreset = try d.post("/v1/session-configs", #"{"name":"Hindi","template":"preset-hindi"}"#)
         XCTAssertEqual(onPreset.status, 201, onPreset.text)

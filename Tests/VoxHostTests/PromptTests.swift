@@ -55,6 +55,7 @@ final class PromptTests: XCTestCase {
             XCTAssertTrue(problems.contains { $0.path == "values.name" && $0.reason.contains("required") })
             XCTAssertTrue(problems.contains { $0.path == "values.tone" && $0.reason.contains("required") })
             XCTAssertTrue(e.message.contains("5 problems"), e.message)
+            XCTAssertTrue(e.message.contains("unknown variable (declared: name, tone);"), e.message)
         }
     }
 

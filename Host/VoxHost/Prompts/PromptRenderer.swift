@@ -45,7 +45,7 @@ public enum PromptRenderer {
                 problems.append(FieldProblem(part.path, "malformed placeholder \"\(m.snippet)\": \(m.reason)", at: m.position))
             }
             for p in scan.placeholders where declared[p.name] == nil {
-                problems.append(FieldProblem(part.path, "{{\(p.name)}} names a variable the prompt does not declare (declared: \(names(prompt))", at: p.position))
+                problems.append(FieldProblem(part.path, "{{\(p.name)}} names a variable the prompt does not declare (declared: \(names(prompt)))", at: p.position))
             }
         }
         for key in values.keys.sorted() where declared[key] == nil {
@@ -80,7 +80,7 @@ public enum PromptRenderer {
     }
 
     private static func names(_ p: Prompt) -> String {
-        p.variables.isEmpty ? "none)" : p.variables.map(\.name).joined(separator: ", ") + ")"
+        p.variables.isEmpty ? "none" : p.variables.map(\.name).joined(separator: ", ")
     }
 }
 

@@ -102,11 +102,13 @@ extension VoxStore {
         }
     }
 
-    /// Templates that name the prompt keep it alive.
+    /// Templates, and session configurations whose overrides name it, keep a prompt alive.
     static func refuseIfReferenced(_ db: Database, prompt id: String) throws {
-        let users = try String.fetchAll(db, sql: "SELECT id FROM templates WHERE json_extract(body, '$.system_prompt.id') = ? ORDER BY id", arguments: [id])
+        let templates = try String.fetchAll(db, sql: "SELECT id FROM templates WHERE json_extract(body, '$.system_prompt.id') = ? ORDER BY id", arguments: [id])
+        let configs = try String.fetchAll(db, sql: "SELECT id FROM session_configs WHERE json_extract(body, '$.overrides.system_prompt.id') = ? ORDER BY id", arguments: [id])
+        let users = templates.map { "template \($0)" } + configs.map { "session configuration \($0)" }
         if !users.isEmpty {
-            throw VoxError.conflict("prompt \(id) is used by template\(users.count == 1 ? "" : "s") \(users.joined(separator: ", ")): change or delete \(users.count == 1 ? "it" : "them") first (nothing was deleted)")
+            throw VoxError.conflict("prompt \(id) is used by \(users.joined(separator: ", ")): change or delete \(users.count == 1 ? "it" : "them") first (nothing was deleted)")
         }
     }
 
