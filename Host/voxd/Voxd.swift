@@ -136,6 +136,7 @@ struct Voxd: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: scratch.stateDir) }
         let registry = PluginRegistry(daemon: scratch, logger: Logger(label: "voxd.check", factory: { _ in SwiftLogNoOpLogHandler() }), binaryDir: binaryDir)
         var problems: [String] = []
+        if let p = VoxStore.problem(path: (config.stateDir as NSString).appendingPathComponent("voxd.sqlite")) { problems.append(p) }
         do {
             let report = try await registry.reload()
             for f in report.failed {

@@ -221,5 +221,8 @@ final class PromptsThroughVoxdTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("\(dir)/state/voxd.sqlite"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/voxd.sock"), "it never served")
+        let check = try runProcess(Daemon.voxd, ["--check-config", "--state-dir", "\(dir)/state", "--plugins-dir", "\(dir)/plugins.d"], timeout: 30)
+        XCTAssertEqual(check.status, 1, check.stdout)
+        XCTAssertTrue(check.stderr.contains("\(dir)/state/voxd.sqlite"), check.stderr)
     }
 }

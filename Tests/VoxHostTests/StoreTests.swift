@@ -22,6 +22,18 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try VoxStore(stateDir: dir).appliedMigrations().count, 5)
     }
 
+    func testRefusesAStoreFromANewerVoxd() throws {
+        let dir = TestPaths.tempDir("store")
+        do {
+            let store = try VoxStore(stateDir: dir)
+            XCTAssertNil(VoxStore.problem(path: "\(dir)/voxd.sqlite"))
+            // A migration this build does not know, as a newer voxd would leave.
+            try store.pool.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future')") }
+        }
+        XCTAssertThrowsError(try VoxStore(stateDir: dir)) { XCTAssertTrue("\($0)".contains("newer voxd"), "\($0)") }
+        XCTAssertTrue(VoxStore.problem(path: "\(dir)/voxd.sqlite")?.contains("9999_future") == true)
+    }
+
     func testRefusesADamagedFile() throws {
         let dir = TestPaths.tempDir("store")
         XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/voxd.sqlite", contents: Data(repeating: 0x41, count: 8192)))

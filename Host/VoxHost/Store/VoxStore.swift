@@ -36,11 +36,36 @@ public final class VoxStore: Sendable {
             guard check == "ok" else {
                 throw OpenError(description: "the store \(path) is damaged (quick_check: \(check ?? "no answer")); restore it from a backup or move it aside")
             }
+            if try pool.read({ try Self.migrator.hasBeenSuperseded($0) }) {
+                throw OpenError(description: "the store \(path) was written by a newer voxd (it has migrations this one does not know); run that version, or restore a backup")
+            }
             try Self.migrator.migrate(pool)
         } catch let e as OpenError {
             throw e
         } catch {
             throw OpenError(description: "cannot open the store \(path): \(error)")
+        }
+    }
+
+    /// For `voxd --check-config`: why the store at `path` could not be
+    /// used, or nil when it is fine or does not exist yet (voxd creates it).
+    /// Opens it read-only: checking changes nothing.
+    public static func problem(path: String) -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var config = Configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            let check = try queue.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
+            if check != "ok" { return "the store \(path) is damaged (quick_check: \(check ?? "no answer"))" }
+            let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }
+            let known = Set(migrator.migrations)
+            if let unknown = applied.sorted().first(where: { !known.contains($0) }) {
+                return "the store \(path) has migration \(unknown), which this voxd does not know: it was written by a newer voxd"
+            }
+            return nil
+        } catch {
+            return "cannot open the store \(path): \(error)"
         }
     }
 
