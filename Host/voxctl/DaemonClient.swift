@@ -45,6 +45,11 @@ final class DaemonClient {
         try await send(.POST, path: path, query: [], body: json)
     }
 
+    /// DELETE; returns the body of a 2xx answer.
+    func delete(_ path: String) async throws -> Data {
+        try await send(.DELETE, path: path, query: [], body: nil)
+    }
+
     private func send(
         _ method: HTTPMethod, path: String, query: [(String, String?)], body: Data?
     ) async throws -> Data {

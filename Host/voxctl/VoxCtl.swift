@@ -41,6 +41,7 @@ struct VoxCtl: AsyncParsableCommand {
         subcommands: [
             Status.self, Plugins.self, Caps.self, Voices.self, Models.self,
             Speak.self, Reload.self, CheckConfig.self,
+            Prompts.self, Templates.self, Configs.self, Audit.self,
         ]
     )
 

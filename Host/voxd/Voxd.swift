@@ -69,7 +69,13 @@ struct Voxd: AsyncParsableCommand {
 
         try FileManager.default.createDirectory(atPath: daemonConfig.stateDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o750])
-        let daemon = VoxDaemon(config: daemonConfig, configFile: configFile, logger: logger, binaryDir: binaryDir)
+        let daemon: VoxDaemon
+        do {
+            daemon = try VoxDaemon(config: daemonConfig, configFile: configFile, logger: logger, binaryDir: binaryDir)
+        } catch let e as VoxStore.OpenError {
+            printError(e.description)
+            throw ExitCode(1)
+        }
         do {
             try await daemon.registry.reload()
         } catch let e as ConfigErrors {
@@ -130,6 +136,7 @@ struct Voxd: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: scratch.stateDir) }
         let registry = PluginRegistry(daemon: scratch, logger: Logger(label: "voxd.check", factory: { _ in SwiftLogNoOpLogHandler() }), binaryDir: binaryDir)
         var problems: [String] = []
+        if let p = VoxStore.problem(path: (config.stateDir as NSString).appendingPathComponent("voxd.sqlite")) { problems.append(p) }
         do {
             let report = try await registry.reload()
             for f in report.failed {

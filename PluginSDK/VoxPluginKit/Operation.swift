@@ -49,8 +49,11 @@ final class OperationBox: @unchecked Sendable {
             return (pausedWaiter, task, inputContinuation)
         }
         waiter?.resume(throwing: CancellationError())
-        input?.finish()
+        // The task is cancelled before its input ends, so a plugin that
+        // sees the end of input can tell a cancel (Task.isCancelled) from
+        // a finished input and not send its end-of-stream message upstream.
         t?.cancel()
+        input?.finish()
     }
 
     func resume() {

@@ -127,7 +127,7 @@ enum ProviderBench {
         config.socketPath = "\(dir)/voxd.sock"
         config.pluginsDir = pluginsDir
         config.pluginsDirExplicit = true
-        let daemon = VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
+        let daemon = try VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
         let report = try await daemon.registry.reload()
         guard report.failed.isEmpty else { fatalError("openai plugin failed: \(report.failed)") }
         let app = try APIServer.application(daemon: daemon, services: [])

@@ -18,7 +18,7 @@ enum SocketBench {
         config.pluginsDir = "\(dir)/plugins.d"
         config.pluginsDirExplicit = true
         try FileManager.default.createDirectory(atPath: config.pluginsDir, withIntermediateDirectories: true)
-        let daemon = VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
+        let daemon = try VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
         let voxd = try APIServer.application(daemon: daemon, services: [])
 
         let bareSocket = "\(dir)/bare.sock"

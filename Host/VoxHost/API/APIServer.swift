@@ -18,6 +18,10 @@ public enum APIServer {
         TranscriptionRoutes(daemon: daemon).register(on: router)
         StreamingTranscriptionRoutes(daemon: daemon).register(on: router)
         VoiceRoutes(daemon: daemon).register(on: router)
+        PromptRoutes(daemon: daemon).register(on: router)
+        TemplateRoutes(daemon: daemon).register(on: router)
+        SessionConfigRoutes(daemon: daemon).register(on: router)
+        AuditRoutes(daemon: daemon).register(on: router)
         return router
     }
 

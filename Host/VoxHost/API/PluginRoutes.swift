@@ -29,9 +29,11 @@ struct PluginRoutes {
         router.post("/v1/plugins/:name/disable") { _, context in try await setEnabled(context, false) }
         router.post("/v1/plugins/:name/reload") { _, context in
             let name = try context.parameters.require("name")
-            try await daemon.admin.require(context, action: "reloading a plugin")
+            let actor = try await daemon.admin.require(context, action: "reloading a plugin")
             do {
-                return try jsonResponse(try await daemon.registry.restart(name))
+                let report = try await daemon.registry.restart(name)
+                await daemon.audit(actor, "plugin.reload", "plugin", name, before: nil, after: report)
+                return try jsonResponse(report)
             } catch let e as ConfigErrors {
                 throw VoxError(.invalidRequest, "plugin not reloaded, nothing changed: \(e.problems.map(\.description).joined(separator: "; "))")
             }
@@ -40,10 +42,19 @@ struct PluginRoutes {
 
     private func setEnabled(_ context: VoxRequestContext, _ enabled: Bool) async throws -> Response {
         let name = try context.parameters.require("name")
-        try await daemon.admin.require(context, action: "\(enabled ? "enabling" : "disabling") a plugin")
-        guard await daemon.registry.entry(name) != nil else { throw Self.unknown(name) }
+        let actor = try await daemon.admin.require(context, action: "\(enabled ? "enabling" : "disabling") a plugin")
+        guard let before = await daemon.registry.entry(name) else { throw Self.unknown(name) }
         let e = try await daemon.registry.setEnabled(name, enabled)
+        await daemon.audit(actor, enabled ? "plugin.enable" : "plugin.disable", "plugin", name,
+                           before: Self.auditView(before), after: Self.auditView(e))
         return try jsonResponse(PluginView.json(e, detail: false))
+    }
+
+    /// What the audit log keeps of a plugin's state.
+    static func auditView(_ e: PluginRegistry.Entry) -> JSONValue {
+        var o: [String: JSONValue] = ["state": .string(PluginView.stateName(e.state))]
+        if case .failed(let why) = e.state { o["error"] = .string(why) }
+        return .object(o)
     }
 
     static func unknown(_ name: String) -> VoxError {

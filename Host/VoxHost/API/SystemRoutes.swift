@@ -10,9 +10,9 @@ struct SystemRoutes {
         router.get("/v1/health") { _, _ in try await self.health() }
         router.get("/v1/status") { _, _ in try await self.status() }
         router.post("/v1/reload") { _, context in
-            try await daemon.admin.require(context, action: "reloading the configuration")
+            let actor = try await daemon.admin.require(context, action: "reloading the configuration")
             do {
-                return try jsonResponse(try await daemon.reload())
+                return try jsonResponse(try await daemon.reload(by: actor))
             } catch let e as ConfigErrors {
                 throw VoxError(.invalidRequest, "configuration not applied, nothing changed: \(e.problems.map(\.description).joined(separator: "; "))")
             }
@@ -45,6 +45,11 @@ struct SystemRoutes {
             "config_file": daemon.configFile.map(JSONValue.string) ?? .string("(embedded defaults)"),
             "plugins_dir": .string(c.pluginsDir),
             "plugins": .array(entries.map { PluginView.json($0, detail: false) }),
+            "store": .object([
+                "path": .string(daemon.store.path),
+                "journal_mode": .string(daemon.store.journalMode),
+                "migrations": .array(((try? daemon.store.appliedMigrations()) ?? []).map(JSONValue.string)),
+            ]),
         ]))
     }
 }

@@ -60,8 +60,9 @@ struct AdminPolicy: Sendable {
         return false
     }
 
-    /// Throws 403 unless the peer is an admin.
-    func require(_ context: VoxRequestContext, action: String) async throws {
+    /// Throws 403 unless the peer is an admin; else who it is, for the audit log.
+    @discardableResult
+    func require(_ context: VoxRequestContext, action: String) async throws -> AuditActor {
         guard let peer = await context.peerCredentials() else {
             throw VoxError(.forbidden, "\(action) is an admin action, allowed only over the unix socket")
         }
@@ -69,5 +70,6 @@ struct AdminPolicy: Sendable {
             let who = adminGroup.map { "root, voxd's user (uid \(getuid())) or members of group \"\($0)\"" } ?? "root or voxd's user (uid \(getuid()))"
             throw VoxError(.forbidden, "\(action) is an admin action; uid \(peer.uid) may not do it (allowed: \(who))")
         }
+        return AuditActor(uid: peer.uid, pid: peer.pid)
     }
 }

@@ -23,6 +23,11 @@ extension DaemonConfig {
     /// drain_timeout_seconds = 30
     /// operation_timeout_seconds = 300
     /// discovery_ttl_seconds = 3600
+    /// [prompts]
+    /// max_chars = 8000             # longest prompt text, stored or rendered
+    /// warn_chars = 2000            # a longer rendering comes with a warning
+    /// [templates]
+    /// system_default = "preset-budget"   # the fallback after the caller's default
     /// [router]
     /// policy = "priority"
     /// priority = ["localtts", "examplec"]
@@ -43,7 +48,7 @@ extension DaemonConfig {
         var r = TOMLReader(file: file)
         let root: TOMLTable
         do { root = try TOMLReader.parse(text, file: file) } catch let p as ConfigProblem { throw ConfigErrors(problems: [p]) }
-        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "router"])
+        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "prompts", "templates", "router"])
         func path(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
 
         if let t = r.table(root, "daemon", prefix: "") {
@@ -79,6 +84,18 @@ extension DaemonConfig {
             if let v = r.double(t, "drain_timeout_seconds", prefix: "limits", range: 0...3600) { c.drainTimeoutSeconds = v }
             if let v = r.double(t, "operation_timeout_seconds", prefix: "limits", range: 1...86400) { c.operationTimeoutSeconds = v }
             if let v = r.double(t, "discovery_ttl_seconds", prefix: "limits", range: 0...604800) { c.discoveryTTLSeconds = v }
+        }
+        if let t = r.table(root, "prompts", prefix: "") {
+            r.rejectUnknown(t, prefix: "prompts", known: ["max_chars", "warn_chars"])
+            if let v = r.int(t, "max_chars", prefix: "prompts", range: 100...1_000_000) { c.promptLimits.maxChars = v }
+            if let v = r.int(t, "warn_chars", prefix: "prompts", range: 1...1_000_000) { c.promptLimits.warnChars = v }
+            if c.promptLimits.warnChars > c.promptLimits.maxChars {
+                r.problem("prompts.warn_chars", "\(c.promptLimits.warnChars) is above prompts.max_chars (\(c.promptLimits.maxChars))")
+            }
+        }
+        if let t = r.table(root, "templates", prefix: "") {
+            r.rejectUnknown(t, prefix: "templates", known: ["system_default"])
+            if let v = r.string(t, "system_default", prefix: "templates") { c.systemTemplate = v }
         }
         if let t = r.table(root, "router", prefix: "") {
             r.rejectUnknown(t, prefix: "router", known: ["policy", "priority"])

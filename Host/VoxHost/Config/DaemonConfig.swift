@@ -40,6 +40,16 @@ public struct DaemonConfig: Sendable, Equatable {
     /// How long discovered voices and models are kept.
     public var discoveryTTLSeconds: Double = 3600
 
+    // [prompts]
+    /// Longest prompt text (stored or rendered), and the length past which a
+    /// render comes back with a warning.
+    public var promptLimits = PromptLimits()
+
+    // [templates]
+    /// The template a resolution falls back to after the caller's own
+    /// default (GET /v1/templates/{id}/resolve).
+    public var systemTemplate: String = "preset-budget"
+
     // [router]
     /// How a request that names no provider picks one: `priority` is the only
     /// policy so far; providers named in `priority` come first, in that order,

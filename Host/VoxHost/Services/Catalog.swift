@@ -64,6 +64,22 @@ public actor Catalog {
         }
     }
 
+    /// Like `models(of:refresh:)`, also saying whether the list is stale:
+    /// the provider lists models but the last attempt to ask it failed, so
+    /// what is returned is an older answer or only the declared models.
+    public func modelsStatus(of i: PluginInstance) async -> (models: [ModelInfo], stale: Bool) {
+        let declared = i.capabilities.models ?? []
+        guard i.capabilities.supports(.modelsList) else { return (declared, false) }
+        if let c = models[i.id], Date().timeIntervalSince(c.fetched) < ttl { return (c.value, false) }
+        do {
+            let found = try await fetch(i, kind: VOX_OP_LIST_MODELS, request: VoxJSON.string(ModelListRequest(refresh: false)), event: "models", as: [ModelInfo].self)
+            models[i.id] = Cached(value: found, fetched: Date())
+            return (found, false)
+        } catch {
+            return (models[i.id]?.value ?? declared, true)
+        }
+    }
+
     static func matches(_ v: Voice, language: String?, gender: String?) -> Bool {
         if let gender, v.gender?.lowercased() != gender.lowercased() { return false }
         if let language {

@@ -14,11 +14,16 @@ public final class VoxDaemon: Sendable {
     public let registry: PluginRegistry
     public let catalog: Catalog
     public let metrics: MetricsStore
+    /// The SQLite store in the state dir (configuration objects, audit log).
+    public let store: VoxStore
     public let logger: Logger
     public let startedAt = Date()
     let admin: AdminPolicy
 
-    public init(config: DaemonConfig, configFile: String?, logger: Logger, binaryDir: String) {
+    /// Opens the store in `config.stateDir` (creating and migrating it):
+    /// a store that cannot be opened, or is damaged, is a start-up error.
+    public init(config: DaemonConfig, configFile: String?, logger: Logger, binaryDir: String) throws {
+        store = try VoxStore(stateDir: config.stateDir)
         self.config = config
         self.configFile = configFile
         self.fileConfig = configFile.flatMap { try? DaemonConfig.read(file: $0, base: FileManager.default.currentDirectoryPath) }
@@ -52,7 +57,8 @@ public final class VoxDaemon: Sendable {
     /// Reload from plugins.d (SIGHUP and POST /v1/reload).
     /// The daemon's own file is checked too: a broken voxd.toml refuses the
     /// reload; a changed one is reported, since it applies on restart.
-    public func reload() async throws -> PluginRegistry.ReloadReport {
+    /// `actor` is who asked, for the audit log (a request's peer, or `signal:SIGHUP`).
+    public func reload(by actor: AuditActor = AuditActor(other: "signal:SIGHUP")) async throws -> PluginRegistry.ReloadReport {
         var restartNote: String?
         if let configFile {
             let now = try DaemonConfig.read(file: configFile, base: FileManager.default.currentDirectoryPath)
@@ -60,10 +66,22 @@ public final class VoxDaemon: Sendable {
         }
         var report = try await registry.reload()
         report.notes = restartNote.map { [$0] }
+        await audit(actor, "plugins.reload", "plugins", "plugins.d", before: nil, after: report)
         logger.info("reload done", metadata: [
             "loaded": .string(report.loaded.joined(separator: ",")), "unloaded": .string(report.unloaded.joined(separator: ",")),
             "reloaded": .string(report.reloaded.joined(separator: ",")), "failed": .string(report.failed.map(\.name).joined(separator: ",")),
         ])
         return report
+    }
+
+    /// Records an admin change that is not a store write. A store that
+    /// cannot take the row is logged, not fatal: the change has happened.
+    func audit<T: Encodable>(_ actor: AuditActor, _ action: String, _ type: String, _ id: String, before: JSONValue?, after: T?) async {
+        let afterJSON = after.flatMap { try? JSONValue.parse(VoxJSON.encode($0)) }
+        do {
+            try await store.record(actor: actor, action: action, objectType: type, objectID: id, before: before, after: afterJSON)
+        } catch {
+            logger.error("audit row not written", metadata: ["action": .string(action), "error": .string("\(error)")])
+        }
     }
 }
