@@ -18,6 +18,7 @@ public enum APIServer {
         TranscriptionRoutes(daemon: daemon).register(on: router)
         StreamingTranscriptionRoutes(daemon: daemon).register(on: router)
         VoiceRoutes(daemon: daemon).register(on: router)
+        RouteRoutes(daemon: daemon).register(on: router)
         return router
     }
 

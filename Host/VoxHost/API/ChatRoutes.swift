@@ -22,6 +22,7 @@ struct ChatRoutes {
         var h: HTTPFields = [.contentType: contentType]
         h[HTTPField.Name("X-Vox-Provider")!] = chat.provider
         h[HTTPField.Name("X-Vox-Model")!] = chat.model
+        h[HTTPField.Name("X-Vox-Attempts")!] = String(chat.attempts)
         return h
     }
 

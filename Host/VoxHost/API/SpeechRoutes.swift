@@ -25,6 +25,7 @@ struct SpeechRoutes {
         headers[HTTPField.Name("X-Vox-Provider")!] = s.provider
         if let m = s.model { headers[HTTPField.Name("X-Vox-Model")!] = m }
         if let v = s.voice { headers[HTTPField.Name("X-Vox-Voice")!] = v }
+        headers[HTTPField.Name("X-Vox-Attempts")!] = String(s.attempts)
         if let r = s.output.sampleRate { headers[HTTPField.Name("X-Vox-Sample-Rate")!] = String(r) }
         let op = s.operation
         let lease = OperationLease(op)

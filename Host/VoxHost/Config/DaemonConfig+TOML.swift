@@ -23,8 +23,8 @@ extension DaemonConfig {
     /// drain_timeout_seconds = 30
     /// operation_timeout_seconds = 300
     /// discovery_ttl_seconds = 3600
-    /// [router]
-    /// policy = "priority"
+    /// [router]                     # see DaemonConfig+Router.swift for the rest
+    /// policy = "priority"          # priority | price | latency | round_robin
     /// priority = ["localtts", "examplec"]
     /// ```
     ///
@@ -43,7 +43,7 @@ extension DaemonConfig {
         var r = TOMLReader(file: file)
         let root: TOMLTable
         do { root = try TOMLReader.parse(text, file: file) } catch let p as ConfigProblem { throw ConfigErrors(problems: [p]) }
-        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "router"])
+        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "router", "aliases", "voice_map", "providers"])
         func path(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
 
         if let t = r.table(root, "daemon", prefix: "") {
@@ -80,13 +80,7 @@ extension DaemonConfig {
             if let v = r.double(t, "operation_timeout_seconds", prefix: "limits", range: 1...86400) { c.operationTimeoutSeconds = v }
             if let v = r.double(t, "discovery_ttl_seconds", prefix: "limits", range: 0...604800) { c.discoveryTTLSeconds = v }
         }
-        if let t = r.table(root, "router", prefix: "") {
-            r.rejectUnknown(t, prefix: "router", known: ["policy", "priority"])
-            if let v = r.string(t, "policy", prefix: "router") {
-                if v == "priority" { c.routerPolicy = v } else { r.problem("router.policy", "must be \"priority\" (other policies come with the router), not \"\(v)\"") }
-            }
-            if let v = r.strings(t, "priority", prefix: "router") { c.routerPriority = v }
-        }
+        c.router = r.routerSettings(root, defaults: c.router)
         if !r.problems.isEmpty { throw ConfigErrors(problems: r.problems) }
         return c
     }

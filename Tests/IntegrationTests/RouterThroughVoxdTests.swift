@@ -1,0 +1,323 @@
+import Foundation
+import VoxTestSupport
+import XCTest
+
+/// The router in the real voxd: the real libvox_openai.so and libvox_groq.so
+/// pointed at their loopback fakes, both serving chat and speech, one of
+/// them made to fail in each of the ways providers fail.
+final class RouterThroughVoxdTests: XCTestCase {
+    var openai: OpenAIFake!
+    var groq: GroqFake!
+    var d: Daemon!
+
+    static let chatPath = "/v1/chat/completions"
+
+    override func setUp() async throws {
+        openai = try await OpenAIFake.start()
+        groq = try await GroqFake.start()
+    }
+
+    override func tearDown() async throws {
+        d?.stop()
+        XCTAssertEqual(openai.violations, [], "every request to OpenAI matched its documented shape")
+        XCTAssertEqual(groq.violations, [], "every request to Groq matched its documented shape")
+        await openai.stop()
+        await groq.stop()
+    }
+
+    /// voxd with both providers; `extra` is appended to etc/voxd.toml.
+    func startDaemon(_ extra: String = "", openaiFirstOutputMs: Int = 1000) throws {
+        let config = """
+        [router]
+        priority = ["openai", "groq"]
+        max_attempts = 3
+        backoff_base_ms = 5
+        backoff_max_ms = 20
+        max_retry_after_wait_ms = 0
+        [router.breaker]
+        consecutive_failures = 3
+        cooldown_seconds = 1
+        [aliases]
+        chat = ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
+        speech = ["openai/gpt-4o-mini-tts", "groq/canopylabs/orpheus-v1-english"]
+        [voice_map]
+        narrator = { openai = "onyx", groq = "troy" }
+        [providers.openai]
+        first_output_timeout_ms = \(openaiFirstOutputMs)
+        \(extra)
+        """
+        d = Daemon(plugins: [
+            "openai": """
+            library = "libvox_openai.so"
+            [settings]
+            base_url = "\(openai.baseURL)"
+            first_byte_timeout_ms = 5000
+            [secrets]
+            api_key = "env:VOXD_TEST_OPENAI_KEY"
+            """,
+            "groq": """
+            library = "libvox_groq.so"
+            [settings]
+            base_url = "\(groq.baseURL)"
+            first_byte_timeout_ms = 5000
+            [secrets]
+            api_key = "env:VOXD_TEST_GROQ_KEY"
+            """,
+        ], config: config, environment: ["VOXD_TEST_OPENAI_KEY": OpenAIFake.defaultAPIKey, "VOXD_TEST_GROQ_KEY": GroqFake.defaultAPIKey])
+        try d.start()
+    }
+
+    func chat(stream: Bool, model: String = "chat") throws -> Daemon.Reply {
+        try d.post(Self.chatPath, #"{"model":"\#(model)","stream":\#(stream),"messages":[{"role":"user","content":"hi"}]}"#)
+    }
+
+    /// The answer's text, from a completion or an SSE body (nil: an error event in the stream).
+    func answer(_ r: Daemon.Reply) -> String? {
+        if r.headers["content-type"] == "text/event-stream" {
+            var text = ""
+            for frame in r.text.components(separatedBy: "\n\n") where frame.hasPrefix("data: ") {
+                let data = String(frame.dropFirst(6))
+                if data == "[DONE]" { return text }
+                guard let o = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else { return nil }
+                if o["error"] != nil { return nil }
+                for c in o["choices"] as? [[String: Any]] ?? [] { text += ((c["delta"] as? [String: Any])?["content"] as? String) ?? "" }
+            }
+            return nil
+        }
+        return ((r.json["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+    }
+
+    /// `count` chat requests, `width` at a time, half of them streamed.
+    func burst(_ count: Int, width: Int = 4) -> [Daemon.Reply] {
+        let lock = NSLock()
+        var replies: [Daemon.Reply] = []
+        DispatchQueue.concurrentPerform(iterations: width) { lane in
+            for n in stride(from: lane, to: count, by: width) {
+                let r = (try? chat(stream: n % 2 == 0)) ?? Daemon.Reply(status: 0, curlExit: -1, headers: [:], body: Data())
+                lock.withLock { replies.append(r) }
+            }
+        }
+        return replies
+    }
+
+    func health(_ provider: String) throws -> [String: Any] {
+        let r = try d.curl("/v1/providers?kind=chat")
+        let p = (r.json["providers"] as? [[String: Any]])?.first { $0["name"] as? String == provider }
+        return p?["health"] as? [String: Any] ?? [:]
+    }
+
+    /// Each fault in turn: no client sees it, the circuit opens, and closes
+    /// again once the fake recovers. 5 faults × (40 + ≤ 20) requests.
+    func testFaultsAreInvisibleAndTheCircuitOpensThenCloses() throws {
+        try startDaemon()
+        let faults: [(String, OpenAIFake.Behaviour)] = [
+            ("503", .status(503, retryAfter: nil)), ("429", .status(429, retryAfter: 1)), ("stall", .stallBeforeFirstByte(seconds: 3)),
+            ("reset", .resetMidStream(afterChunks: 0)), ("500", .status(500, retryAfter: nil)),
+        ]
+        var total = 0
+        let began = Date()
+        for (name, fault) in faults {
+            openai.script(Self.chatPath, fault)
+            let replies = burst(40)
+            total += replies.count
+            for r in replies {
+                XCTAssertEqual(r.status, 200, "\(name): \(r.text)")
+                XCTAssertEqual(answer(r), groq.chatReply, "\(name): the healthy provider answered in full: \(r.text)")
+                XCTAssertEqual(r.headers["x-vox-provider"], "groq", name)
+            }
+            let h = try health("openai")
+            if name == "429" {
+                // retry-after: 1 takes it out of rotation at the first 429, so the breaker may not have needed to trip.
+                XCTAssertTrue(h["circuit"] as? String == "open" || h["retry_after_until"] is String, "\(name): \(h)")
+            } else {
+                XCTAssertEqual(h["circuit"] as? String, "open", "\(name): \(h)")
+            }
+            XCTAssertNotNil(h["last_error"] as? String, name)
+            // Recovery: after the cool-down one probe goes to openai and closes the circuit.
+            openai.script(Self.chatPath, .normal)
+            var recovered = false
+            for _ in 0..<20 where !recovered {
+                usleep(150_000)
+                let r = try chat(stream: false)
+                total += 1
+                XCTAssertEqual(r.status, 200, "\(name) recovery: \(r.text)")
+                recovered = r.headers["x-vox-provider"] == "openai"
+            }
+            XCTAssertTrue(recovered, "\(name): openai served again after the cool-down")
+            XCTAssertEqual(try health("openai")["circuit"] as? String, "closed", name)
+        }
+        XCTAssertLessThanOrEqual(total, 300)
+        XCTAssertLessThan(Date().timeIntervalSince(began), 120)
+        let metrics = try d.curl("/metrics").text
+        XCTAssertTrue(metrics.contains("voxd_circuit_state{provider=\"openai\"} 0"), metrics)
+        XCTAssertTrue(metrics.contains("voxd_failovers_total{kind=\"chat\"}"), metrics)
+        XCTAssertTrue(metrics.contains("voxd_provider_errors_total{provider=\"openai\",kind=\"chat\",code=\"rate_limited\"}"), metrics)
+        XCTAssertTrue(metrics.contains("voxd_provider_errors_total{provider=\"openai\",kind=\"chat\",code=\"timeout\"}"), metrics)
+    }
+
+    func testNoFailoverOnceBytesReachedTheClient() throws {
+        try startDaemon()
+        openai.script(Self.chatPath, .resetMidStream(afterChunks: 3))
+        let r = try chat(stream: true)
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.headers["x-vox-provider"], "openai")
+        XCTAssertTrue(r.text.contains("\"error\""), "the failure is an error event in the stream: \(r.text)")
+        XCTAssertFalse(r.text.contains("[DONE]"))
+        XCTAssertEqual(groq.requests(to: "/chat/completions").count, 0, "nothing was retried elsewhere")
+    }
+
+    func testFailoverHeadersAndRetryBudgetOfOne() throws {
+        try startDaemon()
+        openai.script(Self.chatPath, .status(503, retryAfter: nil))
+        let r = try chat(stream: false)
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.headers["x-vox-provider"], "groq")
+        XCTAssertEqual(r.headers["x-vox-attempts"], "2")
+        XCTAssertEqual(r.headers["x-vox-model"], "groq/llama-3.3-70b-versatile")
+        // A pinned provider is never swapped for another.
+        let pinned = try chat(stream: false, model: "openai/gpt-4o-mini")
+        XCTAssertEqual(pinned.status, 503, pinned.text)
+        XCTAssertEqual(pinned.error?["provider"] as? String, "openai")
+    }
+
+    func testAllProvidersDownIsAQuickClear503() throws {
+        try startDaemon()
+        openai.script(Self.chatPath, .status(503, retryAfter: nil))
+        groq.script("/chat/completions", .status(500, retryAfter: nil))
+        for n in 0..<5 {
+            let t0 = Date()
+            let r = try chat(stream: n % 2 == 0)
+            XCTAssertLessThan(Date().timeIntervalSince(t0), 3, "answered without hanging")
+            XCTAssertEqual(r.status, 503, r.text)
+            XCTAssertEqual(r.error?["code"] as? String, "unavailable")
+            XCTAssertEqual(r.error?["retriable"] as? Bool, true)
+            let message = r.error?["message"] as? String ?? ""
+            XCTAssertTrue(message.contains("all 2 chat providers failed"), message)
+            XCTAssertTrue(message.contains("openai: "), message)
+            XCTAssertTrue(message.contains("groq: "), message)
+            if n >= 3 { XCTAssertTrue(message.contains("circuit open"), "open circuits are named with their last error: \(message)") }
+        }
+    }
+
+    func testExplainCallsNoProvider() throws {
+        try startDaemon()
+        let before = (openai.requests.count, groq.requests.count)
+        let r = try d.curl("/v1/route/explain?kind=chat&model=chat&stream=true")
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.json["policy"] as? String, "priority")
+        XCTAssertEqual(r.json["alias"] as? String, "chat")
+        let c = try XCTUnwrap(r.json["candidates"] as? [[String: Any]])
+        XCTAssertEqual(c.map { $0["provider"] as? String }, ["openai", "groq"])
+        XCTAssertEqual(c.map { $0["model"] as? String }, ["gpt-4o-mini", "llama-3.3-70b-versatile"])
+        XCTAssertTrue((c[0]["reasons"] as? [String])?.first?.contains("alias chat target #1") == true, "\(c[0])")
+        XCTAssertEqual(c[0]["circuit"] as? String, "closed")
+
+        let speech = try d.curl("/v1/route/explain?kind=tts&model=speech&voice=narrator&format=mp3")
+        XCTAssertEqual(speech.status, 200, speech.text)
+        let sc = try XCTUnwrap(speech.json["candidates"] as? [[String: Any]])
+        XCTAssertEqual(sc.map { $0["voice"] as? String }, ["onyx", "troy"], "voices from [voice_map]")
+
+        let noFormat = try d.curl("/v1/route/explain?kind=tts&format=alaw")
+        XCTAssertEqual(noFormat.status, 400, noFormat.text)
+        let m = noFormat.error?["message"] as? String ?? ""
+        XCTAssertTrue(m.contains("no text-to-speech provider can serve this request (failed: format); closest: "), m)
+        XCTAssertTrue(m.contains("openai (openai cannot produce alaw") && m.contains("groq (groq cannot produce alaw"), m)
+
+        let rate = try d.curl("/v1/route/explain?kind=tts&model=groq/canopylabs/orpheus-v1-english&sample_rate=11025")
+        XCTAssertEqual(rate.status, 400, rate.text)
+        XCTAssertTrue((rate.error?["message"] as? String ?? "").contains("groq does not offer 11025 Hz"), rate.text)
+
+        let unknown = try d.curl("/v1/route/explain?kind=chat&model=nope-9")
+        XCTAssertEqual(unknown.status, 404, unknown.text)
+        XCTAssertTrue((unknown.error?["message"] as? String ?? "").contains("aliases: chat, speech"), unknown.text)
+        XCTAssertEqual(try d.curl("/v1/route/explain?kind=dance").status, 400)
+        XCTAssertEqual(try d.curl("/v1/route/explain").status, 400)
+        XCTAssertEqual(openai.requests.count - before.0, 0, "explain called no provider")
+        XCTAssertEqual(groq.requests.count - before.1, 0, "explain called no provider")
+    }
+
+    func testPoliciesOrderTheCandidates() throws {
+        try startDaemon("""
+        [aliases.rr]
+        targets = ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
+        policy = "round_robin"
+        [aliases.cheap]
+        targets = ["openai/whisper-1", "groq/whisper-large-v3-turbo"]
+        policy = "price"
+        [providers.groq]
+        weight = 2
+        """)
+        var firsts: [String] = []
+        for _ in 0..<6 {
+            let r = try d.curl("/v1/route/explain?kind=chat&model=rr")
+            firsts.append(((r.json["candidates"] as? [[String: Any]])?.first?["provider"] as? String) ?? "?")
+        }
+        XCTAssertEqual(firsts.filter { $0 == "groq" }.count, 4, "weight 2 against 1: \(firsts)")
+        XCTAssertEqual(firsts.filter { $0 == "openai" }.count, 2, "\(firsts)")
+        // Declared prices: Whisper at OpenAI $0.006/min, Groq's turbo $0.04/hour.
+        let cheap = try d.curl("/v1/route/explain?kind=stt&model=cheap")
+        let c = try XCTUnwrap(cheap.json["candidates"] as? [[String: Any]], cheap.text)
+        XCTAssertEqual(c.map { $0["provider"] as? String }, ["groq", "openai"], "cheapest first: \(c)")
+        XCTAssertEqual(c[0]["reference_cost_usd"] as! Double, 0.04 / 60, accuracy: 1e-9)
+        XCTAssertEqual(c[1]["reference_cost_usd"] as! Double, 0.006, accuracy: 1e-9)
+        XCTAssertTrue((c[0]["reasons"] as? [String] ?? []).contains { $0.contains("reference request costs $") }, "\(c[0])")
+        // The latency policy measures the unmeasured first, then keeps the fastest.
+        let lat = try d.curl("/v1/route/explain?kind=chat&model=chat")
+        XCTAssertEqual(lat.json["policy"] as? String, "priority")
+    }
+
+    func testSpeechFailsOverWithTheVoiceMapped() throws {
+        try startDaemon()
+        openai.script("/v1/audio/speech", .emptyAudio)
+        let r = try d.post("/v1/audio/speech", #"{"model":"speech","voice":"narrator","input":"hello","response_format":"wav"}"#)
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.headers["x-vox-provider"], "groq")
+        XCTAssertEqual(r.headers["x-vox-voice"], "troy")
+        XCTAssertEqual(r.headers["x-vox-attempts"], "2")
+        XCTAssertGreaterThan(r.body.count, 44, "audio came")
+        XCTAssertEqual(openai.requests(to: "/v1/audio/speech").first?.json?["voice"]?.string, "onyx", "the first provider got its mapped voice")
+        XCTAssertEqual(groq.requests(to: "/audio/speech").first?.json?["voice"]?.string, "troy")
+    }
+
+    func testSpeechFailsOverToTheClosestVoiceByLanguage() throws {
+        try startDaemon()
+        openai.script("/v1/audio/speech", .status(503, retryAfter: nil))
+        let r = try d.post("/v1/audio/speech", #"{"model":"speech","voice":"alloy","language":"en","input":"hello","response_format":"wav"}"#)
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.headers["x-vox-provider"], "groq")
+        let english = GroqFake.speechVoices["canopylabs/orpheus-v1-english"]!
+        XCTAssertTrue(english.contains(r.headers["x-vox-voice"] ?? ""), "an English Orpheus voice, not \(r.headers["x-vox-voice"] ?? "none")")
+        XCTAssertEqual(groq.requests(to: "/audio/speech").first?.json?["voice"]?.string, r.headers["x-vox-voice"])
+    }
+
+    func testConcurrencyLimitSendsTheOverflowElsewhere() throws {
+        try startDaemon("""
+        max_concurrency = 1
+        queue_size = 0
+        """, openaiFirstOutputMs: 10000)
+        openai.script(Self.chatPath, .slowStream(chunks: 8, intervalMs: 100))
+        // Streamed, so each openai request holds its slot for ~0.8 s.
+        let lock = NSLock()
+        var replies: [Daemon.Reply] = []
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let r = (try? chat(stream: true)) ?? Daemon.Reply(status: 0, curlExit: -1, headers: [:], body: Data())
+            lock.withLock { replies.append(r) }
+        }
+        XCTAssertEqual(replies.map(\.status), [200, 200, 200, 200], replies.map(\.text).joined(separator: "\n"))
+        XCTAssertEqual(replies.filter { answer($0) != nil }.count, 4, "every answer complete")
+        let served = replies.compactMap { $0.headers["x-vox-provider"] }
+        let atGroq = served.filter { $0 == "groq" }.count
+        XCTAssertGreaterThanOrEqual(served.filter { $0 == "openai" }.count, 1, "\(served)")
+        XCTAssertGreaterThanOrEqual(atGroq, 2, "one slot at openai, no queue: the overflow went to groq: \(served)")
+        let metrics = try d.curl("/metrics").text
+        XCTAssertTrue(metrics.contains("voxd_provider_attempts_total{provider=\"openai\",kind=\"chat\",outcome=\"queue_full\"} \(atGroq)"), metrics)
+        XCTAssertFalse(metrics.contains("outcome=\"failed\""), metrics)
+        XCTAssertTrue(metrics.contains("voxd_queue_depth{provider=\"openai\"} 0"), metrics)
+        XCTAssertTrue(metrics.contains("# TYPE voxd_first_output_seconds histogram"), metrics)
+        XCTAssertTrue(metrics.contains("voxd_first_output_seconds_bucket{provider=\"groq\",model=\"llama-3.3-70b-versatile\",kind=\"chat\",le=\"+Inf\"} \(atGroq)"), metrics)
+        XCTAssertTrue(metrics.contains("voxd_plugin_op_total{plugin=\"groq\",kind=\"chat\"} \(atGroq)"), metrics)
+        XCTAssertTrue(metrics.contains("voxd_requests_total{kind=\"chat\",code=\"ok\"} 4"), metrics)
+        let status = try d.curl("/v1/status")
+        XCTAssertNotNil((status.json["router"] as? [String: Any])?["providers"] as? [String: Any])
+    }
+}
