@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "vox_deepgram", type: .dynamic, targets: ["Deepgram"]),
         .library(name: "vox_groq", type: .dynamic, targets: ["Groq"]),
         .library(name: "vox_sarvam", type: .dynamic, targets: ["Sarvam"]),
+        .library(name: "vox_elevenlabs", type: .dynamic, targets: ["ElevenLabs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -84,6 +85,7 @@ let package = Package(
         .target(name: "Deepgram", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/Deepgram"),
         .target(name: "Groq", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/Groq"),
         .target(name: "Sarvam", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/Sarvam"),
+        .target(name: "ElevenLabs", dependencies: ["VoxPluginKit", "ProviderSupport"], path: "Plugins/ElevenLabs"),
         // Plain C, written from the header alone (its own copy of nothing else).
         .target(name: "ExampleC", dependencies: ["CVoxPlugin"], path: "Plugins/ExampleC", exclude: ["README.md"],
                 publicHeadersPath: ".", // a plugin exports only its entry symbol: no headers

@@ -6,7 +6,8 @@ import VoxPluginKit
 /// invalid_request, 401 → unauthenticated, 403 → forbidden (or
 /// unauthenticated when the body says the key is bad: Sarvam answers a bad
 /// key with 403), 404 → not_found, 408 → timeout, 429 → rate_limited with
-/// the retry hint, 5xx and 409 → unavailable (retriable).
+/// the retry hint, 5xx and 409 → unavailable (retriable). A provider's
+/// error-body reader may name a better code (`ProviderErrorBody.code`).
 ///
 /// The provider's message is kept, redacted of the key and key-shaped
 /// text; the HTTP status travels as `httpStatus`.
@@ -26,7 +27,12 @@ public enum ProviderErrors {
         let shouldRetry = header("x-should-retry").map { $0.lowercased() == "true" }
         let retryAfter = retryAfterMs(header)
 
-        if status == 401 || (status == 403 && said.badKey) {
+        if let code = said.code, code != .unauthenticated {
+            // The body knows better than the status (ProviderErrorBody.code).
+            return VoxPluginError(code, message, httpStatus: status, retryAfterMs: retryAfter,
+                                  retriable: said.retriable ?? shouldRetry ?? code.retriableByDefault)
+        }
+        if status == 401 || (status == 403 && said.badKey) || said.code == .unauthenticated {
             // Never the key: name where it comes from instead.
             return VoxPluginError(.unauthenticated, "\(name) rejected the API key (\(provider.secretHint)): \(detail)", httpStatus: status)
         }

@@ -63,11 +63,20 @@ public struct ProviderErrorBody: Sendable {
     public var kind: String?
     /// The provider says the key is wrong (some answer that with 403).
     public var badKey: Bool
+    /// The body names a failure the status does not (ElevenLabs answers an
+    /// exhausted quota with 401 and an unknown voice with 400): this code
+    /// wins over the status mapping. The message and retry hint are kept.
+    public var code: VoxErrorCode?
+    /// With `code`: whether another provider or a later try may succeed
+    /// (nil: the code's default).
+    public var retriable: Bool?
 
-    public init(message: String? = nil, kind: String? = nil, badKey: Bool = false) {
+    public init(message: String? = nil, kind: String? = nil, badKey: Bool = false, code: VoxErrorCode? = nil, retriable: Bool? = nil) {
         self.message = message
         self.kind = kind
         self.badKey = badKey
+        self.code = code
+        self.retriable = retriable
     }
 
     /// `{"error": {"message", "type", "code"}}` or `{"error": "text"}`

@@ -270,7 +270,7 @@ final class SarvamPluginTests: XCTestCase {
         XCTAssertEqual(ops("sarvam-105b"), [.llmChat])
         XCTAssertEqual(ops("glm5.3"), [.llmChat])
         XCTAssertEqual(ops("bulbul:v3"), [.ttsSynthesize])
-        XCTAssertEqual(ops("saaras:v3"), [.sttTranscribe])
+        XCTAssertEqual(ops("saaras:v3"), [.sttTranscribe, .sttStream], "files and the streaming socket")
         XCTAssertEqual(fake.requests(to: "/v2/models").count, 1)
 
         let v2 = try await h.run(i, VOX_OP_LIST_VOICES, #"{"model":"bulbul:v2"}"#)
