@@ -26,7 +26,7 @@ final class RouterThroughVoxdTests: XCTestCase {
     }
 
     /// voxd with both providers; `extra` is appended to etc/voxd.toml.
-    func startDaemon(_ extra: String = "", openaiFirstOutputMs: Int = 1000) throws {
+    func startDaemon(_ extra: String = "", openaiFirstOutputMs: Int = 2000) throws {
         let config = """
         [router]
         priority = ["openai", "groq"]
@@ -111,7 +111,7 @@ final class RouterThroughVoxdTests: XCTestCase {
     func testFaultsAreInvisibleAndTheCircuitOpensThenCloses() throws {
         try startDaemon()
         let faults: [(String, OpenAIFake.Behaviour)] = [
-            ("503", .status(503, retryAfter: nil)), ("429", .status(429, retryAfter: 1)), ("stall", .stallBeforeFirstByte(seconds: 3)),
+            ("503", .status(503, retryAfter: nil)), ("429", .status(429, retryAfter: 1)), ("stall", .stallBeforeFirstByte(seconds: 4)),
             ("reset", .resetMidStream(afterChunks: 0)), ("500", .status(500, retryAfter: nil)),
         ]
         var total = 0
@@ -156,7 +156,7 @@ final class RouterThroughVoxdTests: XCTestCase {
     }
 
     func testNoFailoverOnceBytesReachedTheClient() throws {
-        try startDaemon()
+        try startDaemon(openaiFirstOutputMs: 10000)
         openai.script(Self.chatPath, .resetMidStream(afterChunks: 3))
         let r = try chat(stream: true)
         XCTAssertEqual(r.status, 200)
