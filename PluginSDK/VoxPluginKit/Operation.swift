@@ -49,8 +49,11 @@ final class OperationBox: @unchecked Sendable {
             return (pausedWaiter, task, inputContinuation)
         }
         waiter?.resume(throwing: CancellationError())
-        input?.finish()
+        // The task first: code that sees the input end must already find
+        // itself cancelled (or it would take the end for finish_input and,
+        // e.g., send a provider's end-of-stream message).
         t?.cancel()
+        input?.finish()
     }
 
     func resume() {
