@@ -232,6 +232,13 @@ final class RouterThroughVoxdTests: XCTestCase {
         XCTAssertTrue((unknown.error?["message"] as? String ?? "").contains("aliases: chat, speech"), unknown.text)
         XCTAssertEqual(try d.curl("/v1/route/explain?kind=dance").status, 400)
         XCTAssertEqual(try d.curl("/v1/route/explain").status, 400)
+        let cli = try runProcess(Daemon.voxctl, ["--socket", d.socket, "route", "explain", "chat", "--model", "chat", "--stream"])
+        XCTAssertEqual(cli.status, 0, cli.stderr)
+        XCTAssertTrue(cli.stdout.contains("policy priority, alias chat; up to 3 attempt(s)"), cli.stdout)
+        XCTAssertTrue(cli.stdout.contains("openai") && cli.stdout.contains("groq") && cli.stdout.contains("alias chat target #2"), cli.stdout)
+        let cliBad = try runProcess(Daemon.voxctl, ["--socket", d.socket, "route", "explain", "tts", "--format", "alaw"])
+        XCTAssertNotEqual(cliBad.status, 0)
+        XCTAssertTrue(cliBad.stderr.contains("cannot produce alaw"), cliBad.stderr)
         XCTAssertEqual(openai.requests.count - before.0, 0, "explain called no provider")
         XCTAssertEqual(groq.requests.count - before.1, 0, "explain called no provider")
     }
@@ -241,6 +248,9 @@ final class RouterThroughVoxdTests: XCTestCase {
         [aliases.rr]
         targets = ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
         policy = "round_robin"
+        [aliases.quick]
+        targets = ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
+        policy = "latency"
         [aliases.cheap]
         targets = ["openai/whisper-1", "groq/whisper-large-v3-turbo"]
         policy = "price"
@@ -261,9 +271,20 @@ final class RouterThroughVoxdTests: XCTestCase {
         XCTAssertEqual(c[0]["reference_cost_usd"] as! Double, 0.04 / 60, accuracy: 1e-9)
         XCTAssertEqual(c[1]["reference_cost_usd"] as! Double, 0.006, accuracy: 1e-9)
         XCTAssertTrue((c[0]["reasons"] as? [String] ?? []).contains { $0.contains("reference request costs $") }, "\(c[0])")
-        // The latency policy measures the unmeasured first, then keeps the fastest.
-        let lat = try d.curl("/v1/route/explain?kind=chat&model=chat")
-        XCTAssertEqual(lat.json["policy"] as? String, "priority")
+        // The latency policy: unmeasured providers first (so they get
+        // measured), then the lowest first-output EWMA.
+        let unmeasured = try d.curl("/v1/route/explain?kind=chat&model=quick")
+        XCTAssertTrue(((unmeasured.json["candidates"] as? [[String: Any]])?.first?["reasons"] as? [String] ?? []).contains { $0.contains("no latency samples yet") }, unmeasured.text)
+        openai.script(Self.chatPath, .stallBeforeFirstByte(seconds: 0.3))
+        for _ in 0..<2 {
+            XCTAssertEqual(try chat(stream: false, model: "openai/gpt-4o-mini").status, 200)
+            XCTAssertEqual(try chat(stream: false, model: "groq/llama-3.3-70b-versatile").status, 200)
+        }
+        let measured = try d.curl("/v1/route/explain?kind=chat&model=quick")
+        let mc = try XCTUnwrap(measured.json["candidates"] as? [[String: Any]], measured.text)
+        XCTAssertEqual(mc.map { $0["provider"] as? String }, ["groq", "openai"], "the faster first: \(mc)")
+        XCTAssertGreaterThan(mc[1]["latency_ewma_ms"] as? Double ?? 0, 250)
+        XCTAssertTrue((mc[0]["reasons"] as? [String] ?? []).contains { $0.hasPrefix("first-output EWMA ") }, "\(mc[0])")
     }
 
     func testSpeechFailsOverWithTheVoiceMapped() throws {
