@@ -42,9 +42,10 @@ final class RouterThroughVoxdTests: XCTestCase {
         speech = ["openai/gpt-4o-mini-tts", "groq/canopylabs/orpheus-v1-english"]
         [voice_map]
         narrator = { openai = "onyx", groq = "troy" }
+        \(extra.hasPrefix("[") ? extra : "")
         [providers.openai]
         first_output_timeout_ms = \(openaiFirstOutputMs)
-        \(extra)
+        \(extra.hasPrefix("[") ? "" : extra)
         """
         d = Daemon(plugins: [
             "openai": """
@@ -309,6 +310,26 @@ final class RouterThroughVoxdTests: XCTestCase {
         let english = GroqFake.speechVoices["canopylabs/orpheus-v1-english"]!
         XCTAssertTrue(english.contains(r.headers["x-vox-voice"] ?? ""), "an English Orpheus voice, not \(r.headers["x-vox-voice"] ?? "none")")
         XCTAssertEqual(groq.requests(to: "/audio/speech").first?.json?["voice"]?.string, r.headers["x-vox-voice"])
+    }
+
+    func testTranscriptionFailsOverWithTheSameUpload() throws {
+        try startDaemon("""
+        [aliases.hear]
+        targets = ["openai/whisper-1", "groq/whisper-large-v3-turbo"]
+        """)
+        openai.script("/v1/audio/transcriptions", .status(500, retryAfter: nil))
+        let rate = 16000
+        let pcm = FakeContentForTests.tone(seconds: 0.5, rate: rate)
+        let file = TestPaths.tempDir("wav") + "/speech.wav"
+        FileManager.default.createFile(atPath: file, contents: Data(OpenAIFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm))
+        let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", d.socket, "-D", "-", "-F", "file=@\(file)", "-F", "model=hear",
+                                                 "-F", "response_format=text", "http://voxd/v1/audio/transcriptions"])
+        XCTAssertTrue(r.stdout.hasPrefix("HTTP/1.1 200"), r.stdout)
+        XCTAssertTrue(r.stdout.lowercased().contains("x-vox-provider: groq"), r.stdout)
+        XCTAssertTrue(r.stdout.lowercased().contains("x-vox-attempts: 2"), r.stdout)
+        XCTAssertTrue(r.stdout.hasSuffix(groq.transcriptText) || r.stdout.contains(groq.transcriptText), r.stdout)
+        XCTAssertEqual(openai.requests(to: "/v1/audio/transcriptions").count, 1)
+        XCTAssertEqual(groq.requests(to: "/audio/transcriptions").count, 1)
     }
 
     func testConcurrencyLimitSendsTheOverflowElsewhere() throws {

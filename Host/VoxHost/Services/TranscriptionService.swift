@@ -26,7 +26,8 @@ public struct Transcript: Sendable {
 extension VoxDaemon {
     static let transcriptionFormats = ["json", "text", "srt", "verbose_json", "vtt"]
 
-    public func transcribe(_ input: TranscriptionInput) async throws -> (provider: String, model: String?, transcript: Transcript) {
+    /// The transcript, who made it, and how many candidates were tried.
+    public func transcribe(_ input: TranscriptionInput) async throws -> (provider: String, model: String?, transcript: Transcript, attempts: Int) {
         guard Self.transcriptionFormats.contains(input.responseFormat) else {
             throw VoxError(.invalidRequest, "response_format \"\(input.responseFormat)\" is not one of \(Self.transcriptionFormats.joined(separator: ", "))")
         }
@@ -36,8 +37,8 @@ extension VoxDaemon {
         }
         let plan = try await router.plan(RouteRequest(operation: .sttTranscribe, model: input.model, language: input.language,
                                                       format: encoding), daemon: self)
-        let (result, _) = try await route(plan) { a in try await self.attemptTranscription(a, input, encoding: encoding) }
-        return result
+        let (result, attempt) = try await route(plan) { a in try await self.attemptTranscription(a, input, encoding: encoding) }
+        return (result.provider, result.model, result.transcript, attempt.index + 1)
     }
 
     /// One candidate: the whole file sent, its transcript awaited (none is
