@@ -167,6 +167,16 @@ final class RouterThroughVoxdTests: XCTestCase {
         XCTAssertEqual(groq.requests(to: "/chat/completions").count, 0, "nothing was retried elsewhere")
     }
 
+    func testAWholeAnswerFailsOverEvenMidway() throws {
+        try startDaemon()
+        openai.script(Self.chatPath, .resetMidStream(afterChunks: 3))
+        let r = try chat(stream: false)
+        XCTAssertEqual(r.status, 200, r.text)
+        XCTAssertEqual(r.headers["x-vox-provider"], "groq", "nothing had reached the client, so it failed over")
+        XCTAssertEqual(r.headers["x-vox-attempts"], "2")
+        XCTAssertEqual(answer(r), groq.chatReply)
+    }
+
     func testFailoverHeadersAndRetryBudgetOfOne() throws {
         try startDaemon()
         openai.script(Self.chatPath, .status(503, retryAfter: nil))

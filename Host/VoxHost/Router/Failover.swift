@@ -53,6 +53,12 @@ final class RouteAttempt: @unchecked Sendable {
 
     func commit() { lock.withLock { committed = true } }
 
+    private var firstOutputAt: Double?
+    /// Notes the time to the first output when the attempt goes on past it
+    /// (a whole chat answer is gathered before it is committed).
+    func markFirstOutput() { let s = seconds; lock.withLock { if firstOutputAt == nil { firstOutputAt = s } } }
+    var firstOutputSeconds: Double { lock.withLock { firstOutputAt } ?? seconds }
+
     /// Cancels `op` if its first output takes longer than the provider's
     /// `first_output_timeout_ms`; `fired` tells the error apart from a
     /// client going away.
@@ -134,8 +140,8 @@ extension VoxDaemon {
             do {
                 let value = try await body(attempt)
                 attempt.commit()
-                h.recordSuccess(model: c.model, firstOutput: attempt.seconds)
-                router.metrics.observeFirstOutput(provider: c.name, model: c.model ?? "", kind: kind, seconds: attempt.seconds)
+                h.recordSuccess(model: c.model, firstOutput: attempt.firstOutputSeconds)
+                router.metrics.observeFirstOutput(provider: c.name, model: c.model ?? "", kind: kind, seconds: attempt.firstOutputSeconds)
                 router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "ok")
                 router.metrics.countRequest(kind: kind, code: "ok", failovers: attempts - 1)
                 return (value, attempt)

@@ -17,6 +17,11 @@ public struct StartedChat: Sendable {
     public let created: Int
     /// Candidates tried (1: the first served).
     public var attempts = 1
+    /// Not streamed: every event and the result, gathered inside the
+    /// attempt (nothing reaches the client before the end, so a failure
+    /// midway still fails over).
+    public var collected: [ChatEvent]?
+    public var finalResult: OperationResult?
 }
 
 /// One event of a chat operation, decoded.
@@ -77,11 +82,25 @@ extension VoxDaemon {
             throw a.firstOutputError(error, watch)
         }
         watch.disarm()
-        if first == nil {
+        a.markFirstOutput()
+        guard let first else {
             throw VoxError(.unavailable, "\(instance.name) ended the chat without an answer", provider: instance.name, retriable: true)
         }
-        return StartedChat(provider: instance.name, model: "\(instance.name)/\(model)", stream: stream, includeUsage: includeUsage,
-                           first: first, operation: op, id: "chatcmpl-\(RequestID.next())", created: Int(Date().timeIntervalSince1970))
+        var started = StartedChat(provider: instance.name, model: "\(instance.name)/\(model)", stream: stream, includeUsage: includeUsage,
+                                  first: first, operation: op, id: "chatcmpl-\(RequestID.next())", created: Int(Date().timeIntervalSince1970))
+        if !stream {
+            var events = [first]
+            do {
+                while let out = try await op.next() {
+                    if case .event(let json) = out, let e = ChatEvent(json: json) { events.append(e) }
+                }
+            } catch let e as VoxPluginError {
+                throw VoxError(e.code, "\(e.message) (midway through the answer)", provider: instance.name, retriable: e.retriable)
+            }
+            started.collected = events
+            started.finalResult = op.result
+        }
+        return started
     }
 }
 
