@@ -149,11 +149,53 @@ final class RouterThroughVoxdTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(total, 300)
         XCTAssertLessThan(Date().timeIntervalSince(began), 120)
-        let metrics = try d.curl("/metrics").text
+        let reply = try d.curl("/metrics")
+        XCTAssertEqual(reply.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        let metrics = reply.text
+        checkExposition(metrics)
         XCTAssertTrue(metrics.contains("voxd_circuit_state{provider=\"openai\"} 0"), metrics)
         XCTAssertTrue(metrics.contains("voxd_failovers_total{kind=\"chat\"}"), metrics)
         XCTAssertTrue(metrics.contains("voxd_provider_errors_total{provider=\"openai\",kind=\"chat\",code=\"rate_limited\"}"), metrics)
         XCTAssertTrue(metrics.contains("voxd_provider_errors_total{provider=\"openai\",kind=\"chat\",code=\"timeout\"}"), metrics)
+    }
+
+    /// The Prometheus text format 0.0.4, strictly: HELP and TYPE before a
+    /// family's samples, names and labels well formed, numeric values,
+    /// histogram buckets cumulative and ending in +Inf = _count.
+    func checkExposition(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
+        let sample = try! NSRegularExpression(pattern: #"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*)?\})? (-?[0-9.e+-]+|\+Inf|NaN)$"#)
+        var typed: [String: String] = [:]
+        var buckets: [String: [Double]] = [:]
+        var counts: [String: Double] = [:]
+        XCTAssertTrue(text.hasSuffix("\n"), "ends in a newline", file: file, line: line)
+        for l in text.split(separator: "\n").map(String.init) {
+            if l.hasPrefix("# HELP ") { continue }
+            if l.hasPrefix("# TYPE ") {
+                let parts = l.split(separator: " ")
+                XCTAssertEqual(parts.count, 4, l, file: file, line: line)
+                XCTAssertNil(typed[String(parts[2])], "one TYPE per family: \(l)", file: file, line: line)
+                typed[String(parts[2])] = String(parts[3])
+                continue
+            }
+            guard let m = sample.firstMatch(in: l, range: NSRange(l.startIndex..., in: l)), let r = Range(m.range(at: 1), in: l) else {
+                XCTFail("not a sample line: \(l)", file: file, line: line); continue
+            }
+            let name = String(l[r])
+            let family = ["_bucket", "_sum", "_count"].reduce(name) { n, suffix in
+                n.hasSuffix(suffix) && typed[String(n.dropLast(suffix.count))] != nil ? String(n.dropLast(suffix.count)) : n
+            }
+            XCTAssertNotNil(typed[family], "TYPE before samples of \(family)", file: file, line: line)
+            let value = Double(l.split(separator: " ").last!) ?? .nan
+            let series = l.replacingOccurrences(of: #",?le="[^"]*""#, with: "", options: .regularExpression).components(separatedBy: " ")[0]
+                .replacingOccurrences(of: "_bucket{", with: "{").replacingOccurrences(of: "_count{", with: "{").replacingOccurrences(of: "{}", with: "")
+            if typed[family] == "histogram", name.hasSuffix("_bucket") { buckets[series, default: []].append(value) }
+            if typed[family] == "histogram", name.hasSuffix("_count") { counts[series] = value }
+        }
+        XCTAssertFalse(buckets.isEmpty, "some histogram", file: file, line: line)
+        for (series, b) in buckets {
+            XCTAssertEqual(b, b.sorted(), "cumulative: \(series)", file: file, line: line)
+            XCTAssertEqual(b.last, counts[series], "+Inf equals _count: \(series)", file: file, line: line)
+        }
     }
 
     func testNoFailoverOnceBytesReachedTheClient() throws {
