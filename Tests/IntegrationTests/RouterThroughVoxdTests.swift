@@ -276,9 +276,13 @@ final class RouterThroughVoxdTests: XCTestCase {
         XCTAssertTrue(m.contains("no text-to-speech provider can serve this request (failed: format); closest: "), m)
         XCTAssertTrue(m.contains("openai (openai cannot produce alaw") && m.contains("groq (groq cannot produce alaw"), m)
 
-        let rate = try d.curl("/v1/route/explain?kind=tts&model=groq/canopylabs/orpheus-v1-english&sample_rate=11025")
+        let rate = try d.curl("/v1/route/explain?kind=tts&model=groq/canopylabs/orpheus-v1-english&sample_rate=11025&format=mp3")
         XCTAssertEqual(rate.status, 400, rate.text)
         XCTAssertTrue((rate.error?["message"] as? String ?? "").contains("groq does not offer 11025 Hz"), rate.text)
+        XCTAssertTrue((rate.error?["message"] as? String ?? "").contains("(voxd resamples wav and pcm output only)"), rate.text)
+        let resampled = try d.curl("/v1/route/explain?kind=tts&model=groq/canopylabs/orpheus-v1-english&sample_rate=11025")
+        XCTAssertEqual(resampled.status, 200, resampled.text)
+        XCTAssertTrue(resampled.text.contains("voxd resamples its 16000 Hz output to 11025 Hz"), resampled.text)
 
         let unknown = try d.curl("/v1/route/explain?kind=chat&model=nope-9")
         XCTAssertEqual(unknown.status, 404, unknown.text)
@@ -382,6 +386,27 @@ final class RouterThroughVoxdTests: XCTestCase {
         XCTAssertTrue(r.stdout.hasSuffix(groq.transcriptText) || r.stdout.contains(groq.transcriptText), r.stdout)
         XCTAssertEqual(openai.requests(to: "/v1/audio/transcriptions").count, 1)
         XCTAssertEqual(groq.requests(to: "/audio/transcriptions").count, 1)
+    }
+
+    func testTheSampleRateTravelsResampledWhereNeeded() throws {
+        try startDaemon()
+        // OpenAI speaks at 24 kHz only: 16 kHz is voxd's resampling.
+        let native = try d.post("/v1/audio/speech", #"{"model":"openai/gpt-4o-mini-tts","input":"hello there","response_format":"pcm"}"#)
+        let converted = try d.post("/v1/audio/speech", #"{"model":"openai/gpt-4o-mini-tts","input":"hello there","response_format":"pcm","sample_rate":16000}"#)
+        XCTAssertEqual(native.status, 200, native.text)
+        XCTAssertEqual(converted.status, 200, converted.text)
+        XCTAssertEqual(native.headers["x-vox-sample-rate"], "24000")
+        XCTAssertEqual(converted.headers["x-vox-sample-rate"], "16000")
+        XCTAssertEqual(Double(converted.body.count), Double(native.body.count) * 2 / 3, accuracy: 8, "two thirds of the samples")
+        XCTAssertNil(openai.requests(to: "/v1/audio/speech").last?.json?["sample_rate"], "OpenAI takes no sample_rate")
+        // Failing over to Groq, which offers 16 kHz itself: asked for as is.
+        openai.script("/v1/audio/speech", .status(503, retryAfter: nil))
+        let moved = try d.post("/v1/audio/speech", #"{"model":"speech","input":"hello","response_format":"wav","sample_rate":16000}"#)
+        XCTAssertEqual(moved.status, 200, moved.text)
+        XCTAssertEqual(moved.headers["x-vox-provider"], "groq")
+        XCTAssertEqual(moved.headers["x-vox-sample-rate"], "16000")
+        XCTAssertEqual(groq.requests(to: "/audio/speech").last?.json?["sample_rate"]?.int, 16000)
+        XCTAssertEqual(try d.post("/v1/audio/speech", #"{"input":"hi","sample_rate":100}"#).status, 400)
     }
 
     func testConcurrencyLimitSendsTheOverflowElsewhere() throws {

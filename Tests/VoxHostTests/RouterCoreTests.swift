@@ -226,4 +226,32 @@ final class RouterCoreTests: XCTestCase {
         XCTAssertFalse(VoxRouter.languageMatches("en", "es"))
         XCTAssertFalse(VoxRouter.languageMatches("en-us", "en-gb"))
     }
+
+    /// A 1 kHz tone at 24 kHz, resampled to 16 kHz in uneven chunks: two
+    /// thirds of the samples, still 1 kHz (zero crossings per second).
+    func testResamplerKeepsThePitchAcrossChunks() {
+        let from = 24000, to = 16000, seconds = 0.5
+        var input: [UInt8] = []
+        for n in 0..<Int(Double(from) * seconds) {
+            let v = Int16(8000 * sin(2 * Double.pi * 1000 * Double(n) / Double(from)))
+            input += [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8)]
+        }
+        let r = PCMResampler(from: from, to: to)
+        var out: [UInt8] = []
+        var i = 0, size = 1
+        while i < input.count {
+            let end = min(input.count, i + size)
+            out += r.process(Array(input[i..<end]))
+            i = end
+            size = size % 997 + 7 // odd sizes split samples between chunks
+        }
+        let samples = stride(from: 0, to: out.count - 1, by: 2).map { Int16(bitPattern: UInt16(out[$0]) | UInt16(out[$0 + 1]) << 8) }
+        XCTAssertEqual(Double(samples.count), Double(to) * seconds, accuracy: 2)
+        var crossings = 0
+        for k in 1..<samples.count where (samples[k - 1] < 0) != (samples[k] < 0) { crossings += 1 }
+        XCTAssertEqual(Double(crossings), 2 * 1000 * seconds, accuracy: 4)
+        XCTAssertEqual(VoxRouter.nativeRate([8000, 16000, 22050], 11025), 16000)
+        XCTAssertEqual(VoxRouter.nativeRate([24000], 48000), 24000)
+        XCTAssertEqual(VoxRouter.nativeRate([], 11025), 11025)
+    }
 }

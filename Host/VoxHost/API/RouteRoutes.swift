@@ -38,6 +38,7 @@ struct RouteRoutes {
                 r.format = e
             }
         }
+        if op == .ttsSynthesize, r.format == nil { r.format = .pcmS16LE; r.formatName = "wav" } // speech's default
         if let s = request.query("sample_rate") {
             guard let v = Int(s), (1000...384_000).contains(v) else { throw VoxError(.invalidRequest, "sample_rate must be an integer in 1000…384000, not \"\(s)\"") }
             r.sampleRate = v

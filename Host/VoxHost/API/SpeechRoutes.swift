@@ -37,7 +37,7 @@ struct SpeechRoutes {
                 try await writer.write(ByteBuffer(bytes: first))
                 while let batch = try await op.nextBatch() {
                     var buffer = ByteBuffer()
-                    for case .audio(_, let bytes) in batch { buffer.writeBytes(bytes) }
+                    for case .audio(_, let bytes) in batch { buffer.writeBytes(s.resampler?.process(bytes) ?? bytes) }
                     if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
                 try await writer.finish(nil)

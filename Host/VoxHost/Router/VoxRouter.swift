@@ -144,6 +144,10 @@ public final class VoxRouter: @unchecked Sendable {
             let failed = constraintFailures(r, i, model: m)
             if failed.isEmpty {
                 let h = health(i.name)
+                var why = why
+                if let rate = r.sampleRate, let native = Self.nativeRate(i.capabilities[r.operation]?.sampleRates, rate), native != rate {
+                    why += "; voxd resamples its \(native) Hz output to \(rate) Hz"
+                }
                 candidates.append(RouteCandidate(instance: i, model: m, reasons: [why], referenceCost: Self.referenceCost(i.capabilities, r.operation, model: m),
                                                  latency: h.latency(model: m), weight: settings.limits(i.name).weight))
             } else {
@@ -190,7 +194,11 @@ public final class VoxRouter: @unchecked Sendable {
             }
         }
         if let rate = r.sampleRate, let rates = opCaps?.sampleRates, !rates.isEmpty, !rates.contains(rate) {
-            out.append(("sample_rate", "\(i.name) does not offer \(rate) Hz; it offers \(rates.map(String.init).joined(separator: ", "))"))
+            // voxd resamples PCM speech (wav and pcm output); other formats must be produced at the rate.
+            if !(r.operation == .ttsSynthesize && r.format == .pcmS16LE) {
+                out.append(("sample_rate", "\(i.name) does not offer \(rate) Hz; it offers \(rates.map(String.init).joined(separator: ", "))"
+                            + (r.operation == .ttsSynthesize ? " (voxd resamples wav and pcm output only)" : "")))
+            }
         }
         if let lang = r.language?.lowercased(), !lang.isEmpty {
             let declared = (caps.models?.first(where: { $0.id == model })?.languages ?? caps.languages ?? []).map { $0.lowercased() }
@@ -202,6 +210,15 @@ public final class VoxRouter: @unchecked Sendable {
             out.append(("stream", "\(i.name) does not stream \(ProviderResolver.noun(r.operation))"))
         }
         return out
+    }
+
+    /// The rate to ask a provider for when `wanted` is asked of voxd: it
+    /// when offered (or nothing is declared), else the nearest offered rate
+    /// at or above it, else the highest.
+    static func nativeRate(_ offered: [Int]?, _ wanted: Int) -> Int? {
+        guard let offered, !offered.isEmpty else { return wanted }
+        if offered.contains(wanted) { return wanted }
+        return offered.filter { $0 >= wanted }.min() ?? offered.max()
     }
 
     /// "en" matches en, en-US…; "en-gb" matches en and en-GB; "multi" and "*" match all.

@@ -32,6 +32,9 @@ public struct StartedSpeech: Sendable {
     public let operation: HostOperation
     /// Candidates tried (1: the first served).
     public var attempts = 1
+    /// Converts the provider's PCM to the asked-for sample rate (already
+    /// applied to `firstChunk`).
+    public var resampler: PCMResampler?
 }
 
 public enum SpeechOutputFormat: Sendable, Equatable {
@@ -80,6 +83,9 @@ extension VoxDaemon {
         if let s = r.speed, !Self.speedRange.contains(s) {
             throw VoxError(.invalidRequest, "speed \(s) is outside \(Self.speedRange.lowerBound)…\(Self.speedRange.upperBound)")
         }
+        if let rate = r.sampleRate, !(8000...192_000).contains(rate) {
+            throw VoxError(.invalidRequest, "sample_rate \(rate) is outside 8000…192000 Hz")
+        }
         let format = (r.responseFormat ?? "wav").lowercased()
         let requested: AudioEncoding
         switch format {
@@ -104,8 +110,9 @@ extension VoxDaemon {
         let instance = a.instance
         let model = a.candidate.model
         let voice = await VoiceMapper(daemon: self).voice(for: r.voice, on: instance, model: model, language: r.language, primary: a.primary).voice
+        let askRate = r.sampleRate.flatMap { VoxRouter.nativeRate(instance.capabilities[.ttsSynthesize]?.sampleRates, $0) }
         let request = SynthesisRequest(model: model, input: r.input, voice: voice, language: r.language, speed: r.speed,
-                                       format: AudioFormat(encoding: requested, sampleRate: r.sampleRate), options: r.options)
+                                       format: AudioFormat(encoding: requested, sampleRate: askRate), options: r.options)
         let op = try start(instance, VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(request), timeout: a.limits.totalTimeoutSeconds)
         a.bind(op)
         let watch = a.watchFirstOutput(op)
@@ -122,9 +129,21 @@ extension VoxDaemon {
                 case .audio(let f, let bytes):
                     if bytes.isEmpty { continue }
                     watch.disarm()
-                    let output: SpeechOutputFormat
+                    var output: SpeechOutputFormat
                     do { output = try outputFormat(requested: format, produced: f, provider: instance.name) } catch { op.cancel(); throw error }
-                    return StartedSpeech(provider: instance.name, model: servedModel, voice: servedVoice, output: output, firstChunk: bytes, operation: op)
+                    var resampler: PCMResampler?
+                    if let want = r.sampleRate, f.encoding == .pcmS16LE, let have = f.sampleRate ?? askRate, have != want {
+                        resampler = PCMResampler(from: have, to: want, channels: f.channels ?? 1)
+                        switch output {
+                        case .wav(_, let ch): output = .wav(sampleRate: want, channels: ch)
+                        case .pcm(_, let ch): output = .pcm(sampleRate: want, channels: ch)
+                        case .passthrough: break
+                        }
+                    }
+                    var started = StartedSpeech(provider: instance.name, model: servedModel, voice: servedVoice, output: output,
+                                                firstChunk: resampler?.process(bytes) ?? bytes, operation: op)
+                    started.resampler = resampler
+                    return started
                 }
             }
         } catch {
