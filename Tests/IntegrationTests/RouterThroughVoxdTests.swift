@@ -205,18 +205,21 @@ final class RouterThroughVoxdTests: XCTestCase {
 
     func testNoFailoverOnceBytesReachedTheClient() throws {
         try startDaemon(openaiFirstOutputMs: 10000)
-        openai.script(Self.chatPath, .resetMidStream(afterChunks: 3))
+        // Three frames, then the body ends without [DONE] (a clean close:
+        // a reset could discard the frames before voxd read them, and then
+        // nothing would have reached the client and failing over is right).
+        openai.script(Self.chatPath, .truncatedSSE(afterChunks: 3))
         let r = try chat(stream: true)
         XCTAssertEqual(r.status, 200)
         XCTAssertEqual(r.headers["x-vox-provider"], "openai")
         XCTAssertTrue(r.text.contains("\"error\""), "the failure is an error event in the stream: \(r.text)")
-        XCTAssertFalse(r.text.contains("[DONE]"))
+        XCTAssertFalse(r.text.contains("data: [DONE]"), "the stream does not pretend to have ended well")
         XCTAssertEqual(groq.requests(to: "/chat/completions").count, 0, "nothing was retried elsewhere")
     }
 
     func testAWholeAnswerFailsOverEvenMidway() throws {
         try startDaemon()
-        openai.script(Self.chatPath, .resetMidStream(afterChunks: 3))
+        openai.script(Self.chatPath, .truncatedSSE(afterChunks: 3)) // words arrive, then the stream breaks off
         let r = try chat(stream: false)
         XCTAssertEqual(r.status, 200, r.text)
         XCTAssertEqual(r.headers["x-vox-provider"], "groq", "nothing had reached the client, so it failed over")
