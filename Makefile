@@ -6,7 +6,7 @@ APT_PACKAGES := libespeak-ng-dev espeak-ng-data libsqlite3-dev libcurl4-openssl-
 RELEASE_BIN := .build/release
 DEBUG_BIN := .build/debug
 
-.PHONY: demo test run bench deps pydeps build build-debug clean check-config
+.PHONY: demo test run bench bench-deps deps pydeps build build-debug clean check-config
 
 demo: deps build
 	scripts/demo.sh $(RELEASE_BIN)
@@ -21,9 +21,13 @@ run: deps build
 check-config: build
 	$(RELEASE_BIN)/voxd --check-config
 
-bench: deps
+bench: deps bench-deps
 	$(SWIFT) build -c release
 	$(RELEASE_BIN)/VoxBench
+
+# The LiteLLM proxy for the gateway comparison (PyPI); only the benchmarks need it.
+bench-deps:
+	@command -v litellm >/dev/null 2>&1 || python3 -m pip install -q -r bench/requirements.txt
 
 build:
 	$(SWIFT) build -c release

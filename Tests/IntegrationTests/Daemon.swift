@@ -129,6 +129,36 @@ final class Daemon {
     }
 }
 
+extension Daemon {
+    /// plugins.d text for a remote plugin: `libvox_NAME.so`, the `settings`
+    /// lines (base URLs), a 2 s first-byte timeout, and `[secrets] api_key`
+    /// read from the environment variable `keyVar`.
+    static func remotePlugin(_ name: String, settings: String, keyVar: String) -> String {
+        "library = \"libvox_\(name).so\"\n[settings]\n\(settings)\nfirst_byte_timeout_ms = 2000\n[secrets]\napi_key = \"env:\(keyVar)\""
+    }
+
+    /// A multipart upload of `file` and `fields` to /v1/audio/transcriptions
+    /// with curl; (HTTP status, body).
+    func upload(_ fields: [String], file: String) throws -> (Int32, String) {
+        let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", socket, "-w", "\n%{http_code}", "-F", "file=@\(file)"]
+                               + fields.flatMap { ["-F", $0] } + ["http://voxd/v1/audio/transcriptions"])
+        let lines = r.stdout.components(separatedBy: "\n")
+        return (Int32(lines.last!) ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+}
+
+/// A mono 16-bit WAV file of a 300 Hz tone in a new temp folder, for the
+/// uploads (the fakes do not listen to it); its path.
+func wavFile(seconds: Double = 0.5, rate: Int = 16000) -> String {
+    let pcm = (0..<Int(seconds * Double(rate))).flatMap { i -> [UInt8] in
+        let s = Int16(sin(2 * Double.pi * 300 * Double(i) / Double(rate)) * 6000)
+        return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
+    }
+    let p = TestPaths.tempDir("wav") + "/speech.wav"
+    FileManager.default.createFile(atPath: p, contents: Data(OpenAIFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm))
+    return p
+}
+
 struct RunResult { var status: Int32; var stdout: String; var stderr: String }
 
 /// Runs a program to completion (bounded by `timeout`), capturing its output.

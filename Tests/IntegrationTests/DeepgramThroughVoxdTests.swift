@@ -13,15 +13,8 @@ final class DeepgramThroughVoxdTests: XCTestCase {
         fake = try await DeepgramFake.start()
         live = try await DeepgramLiveFake.start(apiKey: DeepgramFake.defaultAPIKey)
         d = Daemon(plugins: [
-            "deepgram": """
-            library = "libvox_deepgram.so"
-            [settings]
-            base_url = "\(fake.baseURL)"
-            ws_base_url = "\(live.baseURL)"
-            first_byte_timeout_ms = 2000
-            [secrets]
-            api_key = "env:VOXD_TEST_DEEPGRAM_KEY"
-            """,
+            "deepgram": Daemon.remotePlugin("deepgram", settings: "base_url = \"\(fake.baseURL)\"\nws_base_url = \"\(live.baseURL)\"",
+                                            keyVar: "VOXD_TEST_DEEPGRAM_KEY"),
         ], environment: ["VOXD_TEST_DEEPGRAM_KEY": DeepgramFake.defaultAPIKey])
         try d.start()
     }
@@ -76,18 +69,9 @@ final class DeepgramThroughVoxdTests: XCTestCase {
     }
 
     func testTranscriptionJSONAndVerbose() throws {
-        let rate = 16000, n = rate * 2
-        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
-        let wavBytes = Array("RIFF".utf8) + le32(36 + n * 2) + Array("WAVEfmt ".utf8) + le32(16) + [1, 0, 1, 0] + le32(rate) + le32(rate * 2) + [2, 0, 16, 0]
-            + Array("data".utf8) + le32(n * 2) + (0..<n).flatMap { i -> [UInt8] in let s = Int16(sin(Double(i) / 8) * 3000); return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)] }
-        let file = TestPaths.tempDir("wav") + "/hello.wav"
-        FileManager.default.createFile(atPath: file, contents: Data(wavBytes))
-        func upload(_ extra: [String]) throws -> (Int32, String) {
-            let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", d.socket, "-w", "\n%{http_code}", "-F", "file=@\(file)", "-F", "model=deepgram/nova-3"]
-                                   + extra.flatMap { ["-F", $0] } + ["http://voxd/v1/audio/transcriptions"])
-            let lines = r.stdout.components(separatedBy: "\n")
-            return (Int32(lines.last!) ?? 0, lines.dropLast().joined(separator: "\n"))
-        }
+        let file = wavFile(seconds: 2)
+        let wavBytes = try XCTUnwrap(FileManager.default.contents(atPath: file)).map { $0 }
+        func upload(_ extra: [String]) throws -> (Int32, String) { try d.upload(["model=deepgram/nova-3"] + extra, file: file) }
         let (s1, json) = try upload([])
         XCTAssertEqual(s1, 200, json)
         XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["text"] as? String, fake.transcriptText)

@@ -12,14 +12,7 @@ final class ElevenLabsThroughVoxdTests: XCTestCase {
     override func setUp() async throws {
         fake = try await ElevenLabsFake.start()
         d = Daemon(plugins: [
-            "elevenlabs": """
-            library = "libvox_elevenlabs.so"
-            [settings]
-            base_url = "\(fake.baseURL)"
-            first_byte_timeout_ms = 2000
-            [secrets]
-            api_key = "env:VOXD_TEST_ELEVENLABS_KEY"
-            """,
+            "elevenlabs": Daemon.remotePlugin("elevenlabs", settings: "base_url = \"\(fake.baseURL)\"", keyVar: "VOXD_TEST_ELEVENLABS_KEY"),
         ], config: "[limits]\nmax_upload_bytes = 200000\n", environment: ["VOXD_TEST_ELEVENLABS_KEY": ElevenLabsFake.defaultAPIKey])
         try d.start()
     }
@@ -31,15 +24,6 @@ final class ElevenLabsThroughVoxdTests: XCTestCase {
     }
 
     func post(_ path: String, _ json: String) throws -> Daemon.Reply { try d.post(path, json) }
-
-    /// A short mono WAV of silence (the fake does not listen to it).
-    func wavFile(seconds: Double = 0.5) -> String {
-        let rate = 16000, n = Int(Double(rate) * seconds)
-        let b = OpenAIFake.wavHeader(dataBytes: n * 2, rate: rate) + [UInt8](repeating: 0, count: n * 2)
-        let p = TestPaths.tempDir("wav") + "/hello.wav"
-        FileManager.default.createFile(atPath: p, contents: Data(b))
-        return p
-    }
 
     func testSpeechAsWavPCMAndMP3() throws {
         let text = "Hello there"
@@ -103,10 +87,7 @@ final class ElevenLabsThroughVoxdTests: XCTestCase {
 
     func testTranscriptionThroughScribe() throws {
         func upload(_ extra: [String]) throws -> (Int32, String) {
-            let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", d.socket, "-w", "\n%{http_code}", "-F", "file=@\(wavFile(seconds: 1))",
-                                                     "-F", "model=elevenlabs/scribe_v1"] + extra.flatMap { ["-F", $0] } + ["http://voxd/v1/audio/transcriptions"])
-            let lines = r.stdout.components(separatedBy: "\n")
-            return (Int32(lines.last!) ?? 0, lines.dropLast().joined(separator: "\n"))
+            try d.upload(["model=elevenlabs/scribe_v1"] + extra, file: wavFile(seconds: 1))
         }
         let (s1, json) = try upload([])
         XCTAssertEqual(s1, 200, json)

@@ -10,24 +10,8 @@ final class GroqSarvamThroughVoxdTests: XCTestCase {
     var d: Daemon!
 
     static func plugins(groq: String, sarvam: String, sarvamKeyVar: String = "VOXD_TEST_SARVAM_KEY") -> [String: String] {
-        [
-            "groq": """
-            library = "libvox_groq.so"
-            [settings]
-            base_url = "\(groq)"
-            first_byte_timeout_ms = 2000
-            [secrets]
-            api_key = "env:VOXD_TEST_GROQ_KEY"
-            """,
-            "sarvam": """
-            library = "libvox_sarvam.so"
-            [settings]
-            base_url = "\(sarvam)"
-            first_byte_timeout_ms = 2000
-            [secrets]
-            api_key = "env:\(sarvamKeyVar)"
-            """,
-        ]
+        ["groq": Daemon.remotePlugin("groq", settings: "base_url = \"\(groq)\"", keyVar: "VOXD_TEST_GROQ_KEY"),
+         "sarvam": Daemon.remotePlugin("sarvam", settings: "base_url = \"\(sarvam)\"", keyVar: sarvamKeyVar)]
     }
 
     override func setUp() async throws {
@@ -44,21 +28,6 @@ final class GroqSarvamThroughVoxdTests: XCTestCase {
         XCTAssertEqual(sarvam.violations, [], "every request voxd's sarvam plugin sent matched Sarvam's documented shape")
         await groq.stop()
         await sarvam.stop()
-    }
-
-    func wavFile(seconds: Double = 1, rate: Int = 16000) -> String {
-        let pcm = FakeContentForTests.tone(seconds: seconds, rate: rate)
-        let p = TestPaths.tempDir("wav") + "/speech.wav"
-        FileManager.default.createFile(atPath: p, contents: Data(OpenAIFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm))
-        return p
-    }
-
-    /// A multipart upload to /v1/audio/transcriptions; (HTTP status, body).
-    func upload(_ fields: [String], file: String) throws -> (Int32, String) {
-        let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", d.socket, "-w", "\n%{http_code}", "-F", "file=@\(file)"]
-                               + fields.flatMap { ["-F", $0] } + ["http://voxd/v1/audio/transcriptions"])
-        let lines = r.stdout.components(separatedBy: "\n")
-        return (Int32(lines.last!) ?? 0, lines.dropLast().joined(separator: "\n"))
     }
 
     func testGroqChatStreamEndsInDoneWithUsage() throws {
@@ -113,13 +82,13 @@ final class GroqSarvamThroughVoxdTests: XCTestCase {
 
     func testTranscriptionsFromSarvamAndGroq() throws {
         let file = wavFile(seconds: 1.5)
-        let (s1, sarvamJSON) = try upload(["model=sarvam/saaras:v3", "language=hi"], file: file)
+        let (s1, sarvamJSON) = try d.upload(["model=sarvam/saaras:v3", "language=hi"], file: file)
         XCTAssertEqual(s1, 200, sarvamJSON)
         XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(sarvamJSON.utf8)) as? [String: Any])?["text"] as? String, sarvam.transcriptText)
         let form = try XCTUnwrap(sarvam.requests(to: "/speech-to-text").last)
         XCTAssertTrue(form.bodyText.contains("name=\"language_code\"\r\n\r\nhi-IN\r\n"), form.bodyText.prefix(300).description)
 
-        let (s2, verbose) = try upload(["model=groq/whisper-large-v3-turbo", "response_format=verbose_json", "timestamp_granularities[]=word"], file: file)
+        let (s2, verbose) = try d.upload(["model=groq/whisper-large-v3-turbo", "response_format=verbose_json", "timestamp_granularities[]=word"], file: file)
         XCTAssertEqual(s2, 200, verbose)
         let v = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(verbose.utf8)) as? [String: Any])
         XCTAssertEqual(v["text"] as? String, groq.transcriptText)
@@ -128,11 +97,11 @@ final class GroqSarvamThroughVoxdTests: XCTestCase {
         XCTAssertEqual((v["segments"] as? [Any])?.count, 2)
         XCTAssertNotNil(v["words"] as? [Any])
         // voxd renders srt itself from Groq's segments (Groq has no srt).
-        let (s3, srt) = try upload(["model=groq/whisper-large-v3-turbo", "response_format=srt"], file: file)
+        let (s3, srt) = try d.upload(["model=groq/whisper-large-v3-turbo", "response_format=srt"], file: file)
         XCTAssertEqual(s3, 200, srt)
         XCTAssertTrue(srt.hasPrefix("1\n00:00:00,000 --> 00:00:00,750\nHello there."), srt)
 
-        let (s4, long) = try upload(["model=sarvam/saaras:v3"], file: wavFile(seconds: 31, rate: 8000))
+        let (s4, long) = try d.upload(["model=sarvam/saaras:v3"], file: wavFile(seconds: 31, rate: 8000))
         XCTAssertEqual(s4, 400, long)
         XCTAssertTrue(long.contains("at most 30 s"), long)
     }
@@ -155,12 +124,3 @@ final class GroqSarvamThroughVoxdTests: XCTestCase {
     }
 }
 
-/// A tone for the uploads (the fakes do not listen to it).
-enum FakeContentForTests {
-    static func tone(seconds: Double, rate: Int) -> [UInt8] {
-        (0..<Int(seconds * Double(rate))).flatMap { i -> [UInt8] in
-            let s = Int16(sin(2 * Double.pi * 300 * Double(i) / Double(rate)) * 6000)
-            return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
-        }
-    }
-}

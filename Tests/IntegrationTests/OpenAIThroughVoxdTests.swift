@@ -12,14 +12,7 @@ final class OpenAIThroughVoxdTests: XCTestCase {
         fake = try await OpenAIFake.start()
         d = Daemon(plugins: [
             "localtts": "library = \"libvox_localtts.so\"",
-            "openai": """
-            library = "libvox_openai.so"
-            [settings]
-            base_url = "\(fake.baseURL)"
-            first_byte_timeout_ms = 2000
-            [secrets]
-            api_key = "env:VOXD_TEST_OPENAI_KEY"
-            """,
+            "openai": Daemon.remotePlugin("openai", settings: "base_url = \"\(fake.baseURL)\"", keyVar: "VOXD_TEST_OPENAI_KEY"),
         ], config: "[limits]\nmax_upload_bytes = 200000\n", environment: ["VOXD_TEST_OPENAI_KEY": OpenAIFake.defaultAPIKey])
         try d.start()
     }
@@ -31,18 +24,6 @@ final class OpenAIThroughVoxdTests: XCTestCase {
     }
 
     func post(_ path: String, _ json: String) throws -> Daemon.Reply { try d.post(path, json) }
-
-    /// A short mono WAV of silence (the fake does not listen to it).
-    func wavFile(seconds: Double = 0.5) -> String {
-        let rate = 16000, n = Int(Double(rate) * seconds)
-        var b = [UInt8]("RIFF".utf8) + le32(36 + n * 2) + Array("WAVEfmt ".utf8) + le32(16) + [1, 0, 1, 0] + le32(rate) + le32(rate * 2) + [2, 0, 16, 0]
-        b += Array("data".utf8) + le32(n * 2) + [UInt8](repeating: 0, count: n * 2)
-        let p = TestPaths.tempDir("wav") + "/hello.wav"
-        FileManager.default.createFile(atPath: p, contents: Data(b))
-        return p
-    }
-
-    func le32(_ v: Int) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24 & 0xff)] }
 
     func sseData(_ body: Data) -> [String] {
         String(decoding: body, as: UTF8.self).components(separatedBy: "\n\n").compactMap { frame in
@@ -111,10 +92,7 @@ final class OpenAIThroughVoxdTests: XCTestCase {
     func testTranscriptionFormatsAndBadUploads() throws {
         let file = wavFile()
         func upload(_ extra: [String], file path: String? = nil) throws -> (Int32, String) {
-            let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", d.socket, "-w", "\n%{http_code}", "-F", "file=@\(path ?? file)", "-F", "model=openai/whisper-1"]
-                                   + extra.flatMap { ["-F", $0] } + ["http://voxd/v1/audio/transcriptions"])
-            let lines = r.stdout.components(separatedBy: "\n")
-            return (Int32(lines.last!) ?? 0, lines.dropLast().joined(separator: "\n"))
+            try d.upload(["model=openai/whisper-1"] + extra, file: path ?? file)
         }
         let (s1, json) = try upload([])
         XCTAssertEqual(s1, 200, json)

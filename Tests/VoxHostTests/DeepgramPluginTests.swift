@@ -12,90 +12,26 @@ import VoxTestSupport
 final class DeepgramPluginTests: XCTestCase {
     static let keyVar = "VOXD_TEST_DEEPGRAM_KEY"
     var fake: DeepgramFake!
-    var registry: PluginRegistry?
+    let h = PluginHarness(name: "deepgram")
 
     override func setUp() async throws {
         fake = try await DeepgramFake.start()
         setenv(Self.keyVar, DeepgramFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await registry?.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the Deepgram API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the Deepgram API") }
 
     /// Loads plugins.d/deepgram.toml pointing at the fake.
     func load(_ settings: String = "", keyVar: String = keyVar) async throws -> PluginInstance {
-        try await load(file: "library = \"libvox_deepgram.so\"\n[settings]\nbase_url = \"\(fake.baseURL)\"\n\(settings)\n[secrets]\napi_key = \"env:\(keyVar)\"\n")
+        try await h.load(settings: "base_url = \"\(fake.baseURL)\"\n\(settings)", keyVar: keyVar)
     }
 
-    func load(file text: String) async throws -> PluginInstance {
-        await registry?.shutdown()
-        let dir = TestSupport.pluginsDir(["deepgram": text])
-        let r = PluginRegistry(daemon: TestSupport.daemonConfig(pluginsDir: dir), logger: TestSupport.logger, binaryDir: TestSupport.products)
-        registry = r
-        let report = try await r.reload()
-        if let f = report.failed.first { throw VoxPluginError.internalError(f.error) }
-        return await r.entry("deepgram")!.instance!
+    func speak(_ i: PluginInstance, _ r: SynthesisRequest) async throws -> PluginHarness.Outcome {
+        try await h.run(i, VOX_OP_TTS_SYNTHESIZE, VoxJSON.string(r))
     }
 
-    struct Outcome {
-        var events: [JSONValue] = []
-        var audio: [(format: AudioFormat, bytes: [UInt8])] = []
-        var result: OperationResult?
-        func events(_ type: String) -> [JSONValue] { events.filter { $0["type"]?.stringValue == type } }
-        var audioBytes: [UInt8] { audio.flatMap(\.bytes) }
-    }
-
-    /// Runs one operation to its end (bounded: 100 000 outputs, the host's 30 s limit).
-    func run(_ i: PluginInstance, _ kind: vox_type_op_kind, _ request: String, input: AudioData? = nil) async throws -> Outcome {
-        let op = try i.start(kind, request: request, input: input, bufferBytes: 1 << 20, timeout: 30)
-        var out = Outcome()
-        for _ in 0..<100_000 {
-            guard let o = try await op.next() else { out.result = op.result; return out }
-            switch o {
-            case .audio(let f, let b): out.audio.append((f, b))
-            case .event(let json): out.events.append(try VoxJSON.decode(JSONValue.self, from: Data(json.utf8)))
-            }
-        }
-        op.cancel()
-        XCTFail("the operation never ended")
-        return out
-    }
-
-    func speak(_ i: PluginInstance, _ r: SynthesisRequest) async throws -> Outcome {
-        try await run(i, VOX_OP_TTS_SYNTHESIZE, VoxJSON.string(r))
-    }
-
-    func transcribe(_ i: PluginInstance, _ r: TranscriptionRequest, _ audio: AudioData) async throws -> Outcome {
-        try await run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(r), input: audio)
-    }
-
-    /// The error an operation ends with (a failure if it succeeds).
-    func failure(_ body: () async throws -> Outcome, file: StaticString = #filePath, line: UInt = #line) async -> VoxPluginError {
-        do {
-            _ = try await body()
-            XCTFail("expected an error", file: file, line: line)
-        } catch let e as VoxPluginError {
-            return e
-        } catch {
-            XCTFail("not a VoxPluginError: \(error)", file: file, line: line)
-        }
-        return VoxPluginError.internalError("none")
-    }
-
-    /// 16-bit mono pcm: a 300 Hz tone.
-    func tone(seconds: Double, rate: Int) -> [UInt8] {
-        (0..<Int(seconds * Double(rate))).flatMap { i -> [UInt8] in
-            let s = Int16(sin(2 * Double.pi * 300 * Double(i) / Double(rate)) * 6000)
-            return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
-        }
-    }
-
-    func wav(seconds: Double, rate: Int = 16000) -> AudioData {
-        let pcm = tone(seconds: seconds, rate: rate)
-        return AudioData(format: AudioFormat(encoding: .wav), bytes: DeepgramFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm)
+    func transcribe(_ i: PluginInstance, _ r: TranscriptionRequest, _ audio: AudioData) async throws -> PluginHarness.Outcome {
+        try await h.run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(r), input: audio)
     }
 
     /// The query of a recorded request, decoded.
@@ -112,7 +48,7 @@ final class DeepgramPluginTests: XCTestCase {
         let i = try await load()
         var req = TranscriptionRequest(model: "nova-3", language: "en-US", prompt: "ignored: Deepgram has no prompt")
         req.options = .object(["diarize": .bool(true), "keyterm": .array([.string("voxd")])])
-        let audio = wav(seconds: 2)
+        let audio = PluginHarness.wav(seconds: 2)
         let out = try await transcribe(i, req, audio)
         XCTAssertEqual(out.events.count, 1)
         let t = try XCTUnwrap(out.events("transcript").first)
@@ -148,7 +84,7 @@ final class DeepgramPluginTests: XCTestCase {
 
     func testRawPCMIsWrappedInWAVAndDefaultsApply() async throws {
         let i = try await load()
-        let pcm = tone(seconds: 1.5, rate: 16000)
+        let pcm = PluginHarness.tone(seconds: 1.5, rate: 16000)
         let out = try await transcribe(i, TranscriptionRequest(), AudioData(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 16000, channels: 1), bytes: pcm))
         let t = try XCTUnwrap(out.events("transcript").first)
         XCTAssertEqual(t["duration"]?.doubleValue ?? 0, 1.5, accuracy: 0.001)
@@ -173,7 +109,7 @@ final class DeepgramPluginTests: XCTestCase {
         var detect = TranscriptionRequest(model: "nova-3")
         detect.options = .object(["detect_language": .bool(true), "utterances": .bool(false), "paragraphs": .bool(true)])
         detect.timestampGranularities = ["segment"]
-        let d = try await transcribe(i, detect, wav(seconds: 1))
+        let d = try await transcribe(i, detect, PluginHarness.wav(seconds: 1))
         let t = try XCTUnwrap(d.events("transcript").first)
         XCTAssertEqual(t["language"]?.stringValue, "en", "detected_language")
         XCTAssertNil(t["words"], "segments only were asked")
@@ -183,43 +119,43 @@ final class DeepgramPluginTests: XCTestCase {
         XCTAssertEqual(q["utterances"], ["false"], "the client's option wins over the default")
         XCTAssertEqual(q["detect_language"], ["true"])
 
-        let multi = try await transcribe(i, TranscriptionRequest(model: "nova-3", language: "multi"), wav(seconds: 1))
+        let multi = try await transcribe(i, TranscriptionRequest(model: "nova-3", language: "multi"), PluginHarness.wav(seconds: 1))
         XCTAssertEqual(multi.events("transcript").first?["language"]?.stringValue, "en", "the alternative's languages")
         XCTAssertEqual(query(fake.requests(to: "/v1/listen").last)["language"], ["multi"])
 
         let before = fake.requests(to: "/v1/listen").count
-        let multi2 = await failure { try await self.transcribe(i, TranscriptionRequest(model: "nova-2", language: "multi"), self.wav(seconds: 1)) }
+        let multi2 = await h.failure { try await self.transcribe(i, TranscriptionRequest(model: "nova-2", language: "multi"), PluginHarness.wav(seconds: 1)) }
         XCTAssertEqual(multi2.code, .invalidRequest)
         XCTAssertTrue(multi2.message.contains("nova-3"), multi2.message)
-        let tag = await failure { try await self.transcribe(i, TranscriptionRequest(language: "english please"), self.wav(seconds: 1)) }
+        let tag = await h.failure { try await self.transcribe(i, TranscriptionRequest(language: "english please"), PluginHarness.wav(seconds: 1)) }
         XCTAssertTrue(tag.message.contains("BCP-47"), tag.message)
         var unknown = TranscriptionRequest()
         unknown.options = .object(["colour": .string("blue")])
-        let u = await failure { try await self.transcribe(i, unknown, self.wav(seconds: 1)) }
+        let u = await h.failure { try await self.transcribe(i, unknown, PluginHarness.wav(seconds: 1)) }
         XCTAssertEqual(u.code, .invalidRequest)
         XCTAssertTrue(u.message.contains("options.colour") && u.message.contains("smart_format"), u.message)
         var typed = TranscriptionRequest()
         typed.options = .object(["diarize": .string("yes")])
-        let ty = await failure { try await self.transcribe(i, typed, self.wav(seconds: 1)) }
+        let ty = await h.failure { try await self.transcribe(i, typed, PluginHarness.wav(seconds: 1)) }
         XCTAssertTrue(ty.message.contains("options.diarize: must be true or false"), ty.message)
         var keyterm = TranscriptionRequest(model: "nova-2")
         keyterm.options = .object(["keyterm": .string("voxd")])
-        let k = await failure { try await self.transcribe(i, keyterm, self.wav(seconds: 1)) }
+        let k = await h.failure { try await self.transcribe(i, keyterm, PluginHarness.wav(seconds: 1)) }
         XCTAssertTrue(k.message.contains("keyterm"), k.message)
         var callback = TranscriptionRequest()
         callback.options = .object(["callback": .string("https://example.com/hook")])
-        let c = await failure { try await self.transcribe(i, callback, self.wav(seconds: 1)) }
+        let c = await h.failure { try await self.transcribe(i, callback, PluginHarness.wav(seconds: 1)) }
         XCTAssertTrue(c.message.contains("callbacks are not supported"), c.message)
-        let empty = await failure { try await self.transcribe(i, TranscriptionRequest(), AudioData(format: AudioFormat(encoding: .wav), bytes: [])) }
+        let empty = await h.failure { try await self.transcribe(i, TranscriptionRequest(), AudioData(format: AudioFormat(encoding: .wav), bytes: [])) }
         XCTAssertEqual(empty.code, .invalidRequest)
-        let noRate = await failure { try await self.transcribe(i, TranscriptionRequest(), AudioData(format: AudioFormat(encoding: .pcmS16LE), bytes: [0, 0])) }
+        let noRate = await h.failure { try await self.transcribe(i, TranscriptionRequest(), AudioData(format: AudioFormat(encoding: .pcmS16LE), bytes: [0, 0])) }
         XCTAssertTrue(noRate.message.contains("sample rate"), noRate.message)
-        let f32 = await failure { try await self.transcribe(i, TranscriptionRequest(), AudioData(format: AudioFormat(encoding: .pcmF32LE, sampleRate: 16000), bytes: [0, 0, 0, 0])) }
+        let f32 = await h.failure { try await self.transcribe(i, TranscriptionRequest(), AudioData(format: AudioFormat(encoding: .pcmF32LE, sampleRate: 16000), bytes: [0, 0, 0, 0])) }
         XCTAssertTrue(f32.message.contains("pcm_f32le") && f32.message.contains("wav"), f32.message)
         XCTAssertEqual(fake.requests(to: "/v1/listen").count, before, "all refused before any request")
 
         // A model Deepgram does not know: its 400, with its words.
-        let model = await failure { try await self.transcribe(i, TranscriptionRequest(model: "nova-9"), self.wav(seconds: 1)) }
+        let model = await h.failure { try await self.transcribe(i, TranscriptionRequest(model: "nova-9"), PluginHarness.wav(seconds: 1)) }
         XCTAssertEqual(model.code, .invalidRequest)
         XCTAssertEqual(model.httpStatus, 400)
         XCTAssertTrue(model.message.contains("No such model/language/tier combination"), model.message)
@@ -228,7 +164,7 @@ final class DeepgramPluginTests: XCTestCase {
     func testAnEmptyTranscriptIsStillAnAnswer() async throws {
         let i = try await load()
         fake.script("/v1/listen", .emptyTranscript)
-        let out = try await transcribe(i, TranscriptionRequest(), wav(seconds: 1))
+        let out = try await transcribe(i, TranscriptionRequest(), PluginHarness.wav(seconds: 1))
         let t = try XCTUnwrap(out.events("transcript").first)
         XCTAssertEqual(t["text"]?.stringValue, "")
         XCTAssertEqual(t["duration"]?.doubleValue ?? 0, 1, accuracy: 0.001)
@@ -239,7 +175,7 @@ final class DeepgramPluginTests: XCTestCase {
         let i = try await load()
         for (behaviour, words) in [(DeepgramFake.Behaviour.noResults, "without results"), (.malformedJSON, "malformed JSON"), (.resetMidStream(afterChunks: 2), "POST /v1/listen")] {
             fake.script("/v1/listen", behaviour)
-            let e = await failure { try await self.transcribe(i, TranscriptionRequest(), self.wav(seconds: 1)) }
+            let e = await h.failure { try await self.transcribe(i, TranscriptionRequest(), PluginHarness.wav(seconds: 1)) }
             XCTAssertEqual(e.code, .unavailable, "\(behaviour): \(e.message)")
             XCTAssertTrue(e.retriable)
             XCTAssertTrue(e.message.contains(words), e.message)
@@ -325,15 +261,15 @@ final class DeepgramPluginTests: XCTestCase {
         XCTAssertEqual(fake.requests(to: "/v1/models").count, 1)
 
         let before = fake.requests(to: "/v1/speak").count
-        let unknown = await failure { try await self.speak(i, SynthesisRequest(input: "x", voice: "gandalf")) }
+        let unknown = await h.failure { try await self.speak(i, SynthesisRequest(input: "x", voice: "gandalf")) }
         XCTAssertEqual(unknown.code, .notFound)
         XCTAssertTrue(unknown.message.contains("gandalf") && unknown.message.contains("aura-2-thalia-en"), unknown.message)
-        let long = await failure { try await self.speak(i, SynthesisRequest(input: String(repeating: "a", count: 2001))) }
+        let long = await h.failure { try await self.speak(i, SynthesisRequest(input: String(repeating: "a", count: 2001))) }
         XCTAssertEqual(long.code, .invalidRequest)
         XCTAssertTrue(long.message.contains("2000"), long.message)
-        let option = await failure { try await self.speak(i, SynthesisRequest(input: "x", options: .object(["container": .string("wav")]))) }
+        let option = await h.failure { try await self.speak(i, SynthesisRequest(input: "x", options: .object(["container": .string("wav")]))) }
         XCTAssertTrue(option.message.contains("options.container"), option.message)
-        let bitRate = await failure { try await self.speak(i, SynthesisRequest(input: "x", format: AudioFormat(encoding: .pcmS16LE), options: .object(["bit_rate": .number(48000)]))) }
+        let bitRate = await h.failure { try await self.speak(i, SynthesisRequest(input: "x", format: AudioFormat(encoding: .pcmS16LE), options: .object(["bit_rate": .number(48000)]))) }
         XCTAssertTrue(bitRate.message.contains("options.bit_rate"), bitRate.message)
         XCTAssertEqual(fake.requests(to: "/v1/speak").count, before, "refused before any request")
     }
@@ -342,17 +278,17 @@ final class DeepgramPluginTests: XCTestCase {
         let i = try await load()
         fake.script("/v1/speak", .emptyAudio)
         for format in [AudioFormat(encoding: .pcmS16LE), AudioFormat(encoding: .wav), AudioFormat(encoding: .mp3)] {
-            let e = await failure { try await self.speak(i, SynthesisRequest(input: "Hello", format: format)) }
+            let e = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello", format: format)) }
             XCTAssertEqual(e.code, .unavailable, "\(format.encoding)")
             XCTAssertTrue(e.retriable)
             XCTAssertTrue(e.message.contains("provider returned no audio"), e.message)
         }
         fake.script("/v1/speak", .jsonInsteadOfAudio)
-        let json = await failure { try await self.speak(i, SynthesisRequest(input: "Hello")) }
+        let json = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello")) }
         XCTAssertEqual(json.code, .unavailable)
         XCTAssertTrue(json.message.contains("request_id"), json.message)
         fake.script("/v1/speak", .resetMidStream(afterChunks: 1))
-        let reset = await failure { try await self.speak(i, SynthesisRequest(input: "Hello there, a longer text.")) }
+        let reset = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello there, a longer text.")) }
         XCTAssertEqual(reset.code, .unavailable, reset.message)
     }
 
@@ -375,7 +311,7 @@ final class DeepgramPluginTests: XCTestCase {
         XCTAssertEqual(prices.first { $0.model == "aura-zeus-en" }?.usdPerUnit ?? 0, 0.000015, accuracy: 1e-12)
         XCTAssertTrue(prices.allSatisfy { $0.source?.contains("deepgram.md") == true })
 
-        let out = try await run(i, VOX_OP_LIST_MODELS, "{}")
+        let out = try await h.run(i, VOX_OP_LIST_MODELS, "{}")
         let models = try VoxJSON.decode([ModelInfo].self, from: VoxJSON.encode(try XCTUnwrap(out.events("models").first?["models"])))
         func ops(_ id: String) -> [VoxOperation]? { models.first { $0.id == id }?.operations }
         XCTAssertEqual(ops("nova-3"), [.sttTranscribe, .sttStream])
@@ -397,23 +333,23 @@ final class DeepgramPluginTests: XCTestCase {
         XCTAssertEqual(thalia.previewUrl, "https://static.deepgram.com/examples/voices/aura-2-thalia-en.wav")
         XCTAssertEqual(thalia.model, "aura-2-thalia-en")
         XCTAssertEqual(thalia.custom, false)
-        let de = try await run(i, VOX_OP_LIST_VOICES, #"{"language":"de"}"#)
+        let de = try await h.run(i, VOX_OP_LIST_VOICES, #"{"language":"de"}"#)
         let deVoices = try XCTUnwrap(de.events("voices").first?["voices"]?.arrayValue)
         XCTAssertEqual(deVoices.compactMap { $0["id"]?.stringValue }, ["aura-2-fabian-de"])
         XCTAssertEqual(deVoices.first?["gender"]?.stringValue, "male")
         XCTAssertEqual(deVoices.first?["age"]?.stringValue, "old")
-        let aura1 = try await run(i, VOX_OP_LIST_VOICES, #"{"model":"aura"}"#)
+        let aura1 = try await h.run(i, VOX_OP_LIST_VOICES, #"{"model":"aura"}"#)
         XCTAssertEqual(aura1.events("voices").first?["voices"]?.arrayValue?.count, 2)
     }
 
     func testDiscoveryFailuresSurface() async throws {
         let i = try await load()
         fake.script("/v1/models", .status(503, retryAfter: nil))
-        let down = await failure { try await self.run(i, VOX_OP_LIST_VOICES, "{}") }
+        let down = await h.failure { try await self.h.run(i, VOX_OP_LIST_VOICES, "{}") }
         XCTAssertEqual(down.code, .unavailable)
         XCTAssertTrue(down.retriable)
         fake.script("/v1/models", .malformedJSON)
-        let broken = await failure { try await self.run(i, VOX_OP_LIST_MODELS, "{}") }
+        let broken = await h.failure { try await self.h.run(i, VOX_OP_LIST_MODELS, "{}") }
         XCTAssertEqual(broken.code, .unavailable)
         XCTAssertTrue(broken.message.contains("malformed JSON"), broken.message)
     }
@@ -424,9 +360,9 @@ final class DeepgramPluginTests: XCTestCase {
         let wrong = "fedcba9876543210fedcba9876543210fedcba98"
         setenv("VOXD_TEST_DEEPGRAM_BADKEY", wrong, 1)
         let i = try await load(keyVar: "VOXD_TEST_DEEPGRAM_BADKEY")
-        for e in [await failure { try await self.speak(i, SynthesisRequest(input: "x")) },
-                  await failure { try await self.transcribe(i, TranscriptionRequest(), self.wav(seconds: 1)) },
-                  await failure { try await self.run(i, VOX_OP_LIST_VOICES, "{}") }] {
+        for e in [await h.failure { try await self.speak(i, SynthesisRequest(input: "x")) },
+                  await h.failure { try await self.transcribe(i, TranscriptionRequest(), PluginHarness.wav(seconds: 1)) },
+                  await h.failure { try await self.h.run(i, VOX_OP_LIST_VOICES, "{}") }] {
             XCTAssertEqual(e.code, .unauthenticated)
             XCTAssertEqual(e.httpStatus, 401)
             XCTAssertTrue(e.message.contains("[secrets] api_key"), e.message)
@@ -443,7 +379,7 @@ final class DeepgramPluginTests: XCTestCase {
                                  ("[settings]\n\(base)ws_base_url = \"ftp://x\"\n\(secret)", "settings.ws_base_url"),
                                  ("[settings]\nbase_url = \"wss://x\"\n\(secret)", "settings.base_url")] {
             do {
-                _ = try await load(file: "library = \"libvox_deepgram.so\"\n" + text)
+                _ = try await h.load(file: "library = \"libvox_deepgram.so\"\n" + text)
                 XCTFail("\(text) should refuse to load")
             } catch {
                 XCTAssertTrue("\(error)".contains(expected), "\(error)")
@@ -462,7 +398,7 @@ final class DeepgramPluginTests: XCTestCase {
         ]
         for (status, code, retriable, words) in cases {
             fake.script("/v1/listen", .status(status, retryAfter: status == 429 ? 2 : nil))
-            let e = await failure { try await self.transcribe(i, TranscriptionRequest(), self.wav(seconds: 0.5)) }
+            let e = await h.failure { try await self.transcribe(i, TranscriptionRequest(), PluginHarness.wav(seconds: 0.5)) }
             XCTAssertEqual(e.code, code, "\(status): \(e.message)")
             XCTAssertEqual(e.httpStatus, status)
             XCTAssertEqual(e.retriable, retriable, "\(status)")
@@ -471,7 +407,7 @@ final class DeepgramPluginTests: XCTestCase {
             if status == 429 { XCTAssertEqual(e.retryAfterMs, 2000) }
         }
         fake.script("/v1/speak", .status(402, retryAfter: nil))
-        let speech = await failure { try await self.speak(i, SynthesisRequest(input: "x")) }
+        let speech = await h.failure { try await self.speak(i, SynthesisRequest(input: "x")) }
         XCTAssertEqual(speech.code, .forbidden)
         XCTAssertTrue(speech.message.contains("ASR_PAYMENT_REQUIRED"), speech.message)
     }
@@ -482,7 +418,7 @@ final class DeepgramPluginTests: XCTestCase {
         let i = try await load("first_byte_timeout_ms = 300")
         fake.script("/v1/speak", .stallBeforeFirstByte(seconds: 3))
         let started = Date()
-        let e = await failure { try await self.speak(i, SynthesisRequest(input: "Hello")) }
+        let e = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello")) }
         XCTAssertEqual(e.code, .timeout, e.message)
         XCTAssertTrue(e.retriable)
         XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
@@ -491,22 +427,10 @@ final class DeepgramPluginTests: XCTestCase {
     func testCancelMidStreamClosesTheUpstreamRequest() async throws {
         let i = try await load()
         fake.script("/v1/speak", .slowStream(chunks: 500, intervalMs: 20)) // 10 s if nobody stops it
-        let op = try i.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: "long")), bufferBytes: 1 << 20, timeout: 30)
-        var got = 0
-        for _ in 0..<100 {
-            guard let o = try await op.next() else { break }
-            if case .audio = o { got += 1 }
-            if got >= 2 { break }
-        }
+        let got = try await h.cancelMidStream(i, VOX_OP_TTS_SYNTHESIZE, VoxJSON.string(SynthesisRequest(input: "long")))
         XCTAssertEqual(got, 2, "the stream was flowing")
-        let started = Date()
-        op.cancel()
-        do { for _ in 0..<1000 { guard try await op.next() != nil else { break } } } catch let e as VoxPluginError {
-            XCTAssertEqual(e.code, .cancelled)
-        }
-        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
-        let deadline = Date().addingTimeInterval(5)
-        while fake.cancelledStreams == 0, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        // The fake notices on its next write (20 ms apart); allow 5 s.
+        try await PluginHarness.waitUntil { self.fake.cancelledStreams > 0 }
         XCTAssertEqual(fake.cancelledStreams, 1, "the upstream stream was closed")
     }
 }

@@ -35,7 +35,7 @@ final class ElevenLabsVoicesTests: ElevenLabsTestCase {
 
     func testModelsDiscoveryReadsTheBareArray() async throws {
         let i = try await load()
-        let out = try await run(i, VOX_OP_LIST_MODELS, "{}")
+        let out = try await h.run(i, VOX_OP_LIST_MODELS, "{}")
         let models = try VoxJSON.decode([ModelInfo].self, from: VoxJSON.encode(try XCTUnwrap(out.events("models").first?["models"])))
         func find(_ id: String) -> ModelInfo? { models.first { $0.id == id } }
         XCTAssertEqual(find("eleven_multilingual_v2")?.operations, [.ttsSynthesize])
@@ -90,7 +90,7 @@ final class ElevenLabsVoicesTests: ElevenLabsTestCase {
     func testCloneThenTheVoiceIsListedAndSpeaks() async throws {
         let i = try await load()
         _ = try await speak(i, SynthesisRequest(input: "Hi", voice: "Rachel", format: AudioFormat(encoding: .mp3))) // names are now known
-        let reference = wav(seconds: 1)
+        let reference = PluginHarness.wav(seconds: 1)
         let out = try await clone(i, #"{"name":"My Voice","description":"recorded at home","labels":{"gender":"female","accent":"irish","language":"en"}}"#, reference)
         XCTAssertEqual(out.events("voice").count, 1)
         let voice = try VoxJSON.decode(Voice.self, from: VoxJSON.encode(try XCTUnwrap(out.events("voice").first?["voice"])))
@@ -103,7 +103,7 @@ final class ElevenLabsVoicesTests: ElevenLabsTestCase {
         XCTAssertEqual(voice.description, "recorded at home")
 
         let sent = try XCTUnwrap(fake.requests(to: ElevenLabsFake.addVoiceRoute).first)
-        let f = try form(sent)
+        let f = try PluginHarness.form(sent)
         XCTAssertEqual(f.first("name")?.text, "My Voice")
         XCTAssertEqual(f.all("files").count, 1)
         XCTAssertEqual(f.first("files")?.filename, "reference.wav")
@@ -130,18 +130,18 @@ final class ElevenLabsVoicesTests: ElevenLabsTestCase {
         // An mp3 sample is sent as one, raw pcm as WAV.
         let mp3 = AudioData(format: AudioFormat(encoding: .mp3), bytes: Array("ID3".utf8) + [4, 0, 0] + [UInt8](repeating: 0x22, count: 4000))
         _ = try await clone(i, #"{"name":"Second"}"#, mp3)
-        let second = try form(try XCTUnwrap(fake.requests(to: ElevenLabsFake.addVoiceRoute).last))
+        let second = try PluginHarness.form(try XCTUnwrap(fake.requests(to: ElevenLabsFake.addVoiceRoute).last))
         XCTAssertEqual(second.first("files")?.filename, "reference.mp3")
         XCTAssertEqual(second.first("files")?.contentType, "audio/mpeg")
         XCTAssertNil(second.first("labels"))
         XCTAssertNil(second.first("description"))
-        let pcm = AudioData(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 22050, channels: 1), bytes: tone(seconds: 0.5, rate: 22050))
+        let pcm = AudioData(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 22050, channels: 1), bytes: PluginHarness.tone(seconds: 0.5, rate: 22050))
         _ = try await clone(i, #"{"name":"Third"}"#, pcm)
-        XCTAssertEqual(try form(try XCTUnwrap(fake.requests(to: ElevenLabsFake.addVoiceRoute).last)).first("files")?.filename, "reference.wav")
+        XCTAssertEqual(try PluginHarness.form(try XCTUnwrap(fake.requests(to: ElevenLabsFake.addVoiceRoute).last)).first("files")?.filename, "reference.wav")
 
         // Two voices called the same: a name no longer picks one.
         _ = try await clone(i, #"{"name":"Rachel"}"#, mp3)
-        let ambiguous = await failure { try await self.speak(i, SynthesisRequest(input: "Hi", voice: "Rachel")) }
+        let ambiguous = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hi", voice: "Rachel")) }
         XCTAssertEqual(ambiguous.code, .invalidRequest)
         XCTAssertTrue(ambiguous.message.contains(Self.rachel), ambiguous.message)
     }
@@ -149,7 +149,7 @@ final class ElevenLabsVoicesTests: ElevenLabsTestCase {
     func testCloneRefusesEmptyOrNonAudioReferences() async throws {
         let i = try await load()
         func refused(_ request: String, _ audio: AudioData, _ expected: String, line: UInt = #line) async {
-            let e = await failure({ try await self.clone(i, request, audio) }, line: line)
+            let e = await h.failure({ try await self.clone(i, request, audio) }, line: line)
             XCTAssertEqual(e.code, .invalidRequest, e.message, line: line)
             XCTAssertTrue(e.message.contains(expected), "\(e.message) should name \(expected)", line: line)
         }
@@ -158,10 +158,10 @@ final class ElevenLabsVoicesTests: ElevenLabsTestCase {
         await refused(name, AudioData(format: AudioFormat(encoding: .wav), bytes: []), "reference audio: empty")
         await refused(name, AudioData(format: nil, bytes: Array("%PDF-1.7 not audio at all".utf8)), "reference audio: does not look like audio")
         await refused(name, AudioData(format: AudioFormat(encoding: .wav), bytes: Array("{\"json\": true}".utf8)), "declared wav, but the bytes are not audio")
-        await refused(name, AudioData(format: AudioFormat(encoding: .mp3), bytes: wav(seconds: 0.1).bytes), "declared mp3, but the bytes are a wav file")
+        await refused(name, AudioData(format: AudioFormat(encoding: .mp3), bytes: PluginHarness.wav(seconds: 0.1).bytes), "declared mp3, but the bytes are a wav file")
         await refused(name, AudioData(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 16000), bytes: [1, 2, 3]), "odd number of bytes")
-        await refused(#"{"name":"  "}"#, wav(seconds: 0.1), "name: the new voice needs a name")
-        let noName = await failure { try await self.clone(i, #"{"description":"x"}"#, self.wav(seconds: 0.1)) }
+        await refused(#"{"name":"  "}"#, PluginHarness.wav(seconds: 0.1), "name: the new voice needs a name")
+        let noName = await h.failure { try await self.clone(i, #"{"description":"x"}"#, PluginHarness.wav(seconds: 0.1)) }
         XCTAssertEqual(noName.code, .invalidRequest)
         XCTAssertEqual(fake.requests.count, 0, "all refused before any request")
     }

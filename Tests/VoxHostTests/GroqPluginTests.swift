@@ -18,14 +18,10 @@ final class GroqPluginTests: XCTestCase {
         setenv(Self.keyVar, GroqFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the Groq API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the Groq API") }
 
     func load(_ settings: String = "", keyVar: String = keyVar) async throws -> PluginInstance {
-        try await h.load(file: "library = \"libvox_groq.so\"\n[settings]\nbase_url = \"\(fake.baseURL)\"\n\(settings)\n[secrets]\napi_key = \"env:\(keyVar)\"\n")
+        try await h.load(settings: "base_url = \"\(fake.baseURL)\"\n\(settings)", keyVar: keyVar)
     }
 
     func chat(_ i: PluginInstance, _ body: String = #"{"model":"llama-3.3-70b-versatile","messages":[{"role":"user","content":"Say hello"}]}"#) async throws -> PluginHarness.Outcome {
@@ -38,10 +34,6 @@ final class GroqPluginTests: XCTestCase {
 
     func transcribe(_ i: PluginInstance, _ r: TranscriptionRequest, _ audio: AudioData = PluginHarness.wav(seconds: 1.5, rate: 16000)) async throws -> PluginHarness.Outcome {
         try await h.run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(r), input: audio)
-    }
-
-    func form(_ r: RecordedRequest) throws -> FakeMultipart {
-        FakeMultipart(body: r.bytes, boundary: try XCTUnwrap(FakeMultipart.boundary(ofContentType: r.header("content-type"))))
     }
 
     // MARK: chat
@@ -187,7 +179,7 @@ final class GroqPluginTests: XCTestCase {
         XCTAssertEqual(t["segments"]?.arrayValue?.compactMap { $0["text"]?.stringValue }, ["Hello there.", "This is the Groq fake transcript."])
         XCTAssertEqual(t["words"]?.arrayValue?.first?["word"]?.stringValue, "Hello")
         XCTAssertEqual(out.result?.usage?.audioSeconds ?? 0, 1.5, accuracy: 0.001)
-        let f = try form(try XCTUnwrap(fake.requests(to: "/audio/transcriptions").first))
+        let f = try PluginHarness.form(try XCTUnwrap(fake.requests(to: "/audio/transcriptions").first))
         XCTAssertEqual(f.first("model")?.text, "whisper-large-v3-turbo")
         XCTAssertEqual(f.first("response_format")?.text, "verbose_json")
         XCTAssertEqual(f.first("language")?.text, "en")
@@ -207,7 +199,7 @@ final class GroqPluginTests: XCTestCase {
         text.options = .object(["response_format": .string("text")])
         let t = try await transcribe(i, text)
         XCTAssertEqual(t.events("transcript").first?["text"]?.stringValue, fake.transcriptText, "the plain body, its line end off")
-        XCTAssertEqual(try form(fake.requests(to: "/audio/transcriptions").last!).first("response_format")?.text, "text")
+        XCTAssertEqual(try PluginHarness.form(fake.requests(to: "/audio/transcriptions").last!).first("response_format")?.text, "text")
         let sent = fake.requests(to: "/audio/transcriptions").count
 
         for f in ["srt", "vtt"] {
@@ -357,8 +349,7 @@ final class GroqPluginTests: XCTestCase {
             fake.script(path, .slowStream(chunks: 500, intervalMs: 20)) // 10 s if nobody stops it
             let got = try await h.cancelMidStream(i, kind, request)
             XCTAssertEqual(got, 2, "the stream was flowing")
-            let deadline = Date().addingTimeInterval(5)
-            while fake.cancelledStreams <= before, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+            try await PluginHarness.waitUntil { self.fake.cancelledStreams > before }
             XCTAssertEqual(fake.cancelledStreams, before + 1, "\(path): the upstream stream was closed")
         }
     }

@@ -11,88 +11,26 @@ import VoxTestSupport
 final class OpenAIPluginTests: XCTestCase {
     static let keyVar = "VOXD_TEST_OPENAI_KEY"
     var fake: OpenAIFake!
-    var registry: PluginRegistry?
+    let h = PluginHarness(name: "openai")
 
     override func setUp() async throws {
         fake = try await OpenAIFake.start()
         setenv(Self.keyVar, OpenAIFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await registry?.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the OpenAI API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the OpenAI API") }
 
     /// Loads plugins.d/openai.toml pointing at the fake.
     func load(_ settings: String = "", keyVar: String = keyVar, secrets: Bool = true) async throws -> PluginInstance {
-        var text = "library = \"libvox_openai.so\"\n[settings]\nbase_url = \"\(fake.baseURL)\"\n\(settings)\n"
-        if secrets { text += "[secrets]\napi_key = \"env:\(keyVar)\"\n" }
-        return try await load(file: text)
+        try await h.load(settings: "base_url = \"\(fake.baseURL)\"\n\(settings)", keyVar: secrets ? keyVar : nil)
     }
 
-    /// Loads plugins.d/openai.toml with exactly this text.
-    func load(file text: String) async throws -> PluginInstance {
-        await registry?.shutdown()
-        let dir = TestSupport.pluginsDir(["openai": text])
-        let r = PluginRegistry(daemon: TestSupport.daemonConfig(pluginsDir: dir), logger: TestSupport.logger, binaryDir: TestSupport.products)
-        registry = r
-        let report = try await r.reload()
-        if let f = report.failed.first { throw VoxPluginError.internalError(f.error) }
-        return await r.entry("openai")!.instance!
+    func chat(_ i: PluginInstance, _ body: String = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#) async throws -> PluginHarness.Outcome {
+        try await h.run(i, VOX_OP_LLM_CHAT, body)
     }
 
-    struct Outcome {
-        var events: [JSONValue] = []
-        var audio: [(format: AudioFormat, bytes: [UInt8])] = []
-        var result: OperationResult?
-        func events(_ type: String) -> [JSONValue] { events.filter { $0["type"]?.stringValue == type } }
-        var audioBytes: [UInt8] { audio.flatMap(\.bytes) }
-    }
-
-    /// Runs one operation to its end (bounded: 100 000 outputs, the host's 30 s limit).
-    func run(_ i: PluginInstance, _ kind: vox_type_op_kind, _ request: String, input: AudioData? = nil) async throws -> Outcome {
-        let op = try i.start(kind, request: request, input: input, bufferBytes: 1 << 20, timeout: 30)
-        var out = Outcome()
-        for _ in 0..<100_000 {
-            guard let o = try await op.next() else { out.result = op.result; return out }
-            switch o {
-            case .audio(let f, let b): out.audio.append((f, b))
-            case .event(let json): out.events.append(try VoxJSON.decode(JSONValue.self, from: Data(json.utf8)))
-            }
-        }
-        op.cancel()
-        XCTFail("the operation never ended")
-        return out
-    }
-
-    func chat(_ i: PluginInstance, _ body: String = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#) async throws -> Outcome {
-        try await run(i, VOX_OP_LLM_CHAT, body)
-    }
-
-    func speak(_ i: PluginInstance, _ r: SynthesisRequest) async throws -> Outcome {
-        try await run(i, VOX_OP_TTS_SYNTHESIZE, VoxJSON.string(r))
-    }
-
-    /// The error an operation ends with (a failure if it succeeds).
-    func failure(_ body: () async throws -> Outcome, file: StaticString = #filePath, line: UInt = #line) async -> VoxPluginError {
-        do {
-            _ = try await body()
-            XCTFail("expected an error", file: file, line: line)
-        } catch let e as VoxPluginError {
-            return e
-        } catch {
-            XCTFail("not a VoxPluginError: \(error)", file: file, line: line)
-        }
-        return VoxPluginError.internalError("none")
-    }
-
-    /// 16-bit mono pcm: a 300 Hz tone.
-    func tone(seconds: Double, rate: Int) -> [UInt8] {
-        (0..<Int(seconds * Double(rate))).flatMap { i -> [UInt8] in
-            let s = Int16(sin(2 * Double.pi * 300 * Double(i) / Double(rate)) * 6000)
-            return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
-        }
+    func speak(_ i: PluginInstance, _ r: SynthesisRequest) async throws -> PluginHarness.Outcome {
+        try await h.run(i, VOX_OP_TTS_SYNTHESIZE, VoxJSON.string(r))
     }
 
     // MARK: chat
@@ -187,12 +125,12 @@ final class OpenAIPluginTests: XCTestCase {
 
     func testSpeechRefusesBadRequestsBeforeAnyRequest() async throws {
         let i = try await load()
-        let voice = await failure { try await self.speak(i, SynthesisRequest(input: "x", voice: "vulcan")) }
+        let voice = await h.failure { try await self.speak(i, SynthesisRequest(input: "x", voice: "vulcan")) }
         XCTAssertEqual(voice.code, .notFound)
         XCTAssertTrue(voice.message.contains("alloy") && voice.message.contains("shimmer"), voice.message)
-        let ins = await failure { try await self.speak(i, SynthesisRequest(model: "tts-1", input: "x", options: .object(["instructions": .string("sad")]))) }
+        let ins = await h.failure { try await self.speak(i, SynthesisRequest(model: "tts-1", input: "x", options: .object(["instructions": .string("sad")]))) }
         XCTAssertEqual(ins.code, .invalidRequest)
-        let speed = await failure { try await self.speak(i, SynthesisRequest(input: "x", speed: 9)) }
+        let speed = await h.failure { try await self.speak(i, SynthesisRequest(input: "x", speed: 9)) }
         XCTAssertEqual(speed.code, .invalidRequest)
         XCTAssertEqual(fake.requests(to: "/audio/speech").count, 0)
     }
@@ -205,8 +143,8 @@ final class OpenAIPluginTests: XCTestCase {
         req.timestampGranularities = ["word", "segment"]
         req.temperature = 0.2
         // Raw pcm: the plugin sends it as a WAV file.
-        let audio = AudioData(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 16000, channels: 1), bytes: tone(seconds: 1.5, rate: 16000))
-        let out = try await run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(req), input: audio)
+        let audio = AudioData(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 16000, channels: 1), bytes: PluginHarness.tone(seconds: 1.5, rate: 16000))
+        let out = try await h.run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(req), input: audio)
         let t = try XCTUnwrap(out.events("transcript").first)
         XCTAssertEqual(out.events("transcript").count, 1)
         XCTAssertEqual(t["text"]?.stringValue, fake.transcriptText)
@@ -220,7 +158,7 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertEqual(out.result?.usage?.audioSeconds ?? 0, 1.5, accuracy: 0.001)
 
         let sent = try XCTUnwrap(fake.requests(to: "/audio/transcriptions").first)
-        let form = FakeMultipart(body: sent.bytes, boundary: try XCTUnwrap(FakeMultipart.boundary(ofContentType: sent.header("content-type"))))
+        let form = try PluginHarness.form(sent)
         XCTAssertEqual(form.first("response_format")?.text, "verbose_json")
         XCTAssertEqual(form.first("language")?.text, "en")
         XCTAssertEqual(form.first("prompt")?.text, "a greeting")
@@ -231,9 +169,9 @@ final class OpenAIPluginTests: XCTestCase {
 
     func testTranscriptionWithGPT4oAsksForJSON() async throws {
         let i = try await load()
-        let pcm = tone(seconds: 2, rate: 24000)
+        let pcm = PluginHarness.tone(seconds: 2, rate: 24000)
         let wav = OpenAIFake.wavHeader(dataBytes: pcm.count, rate: 24000) + pcm
-        let out = try await run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(TranscriptionRequest(model: "gpt-4o-mini-transcribe")),
+        let out = try await h.run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(TranscriptionRequest(model: "gpt-4o-mini-transcribe")),
                                 input: AudioData(format: AudioFormat(encoding: .wav), bytes: wav))
         let t = try XCTUnwrap(out.events("transcript").first)
         XCTAssertEqual(t["text"]?.stringValue, fake.transcriptText)
@@ -245,7 +183,7 @@ final class OpenAIPluginTests: XCTestCase {
 
         var words = TranscriptionRequest(model: "gpt-4o-transcribe")
         words.timestampGranularities = ["word"]
-        let e = await failure { try await self.run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(words), input: AudioData(format: AudioFormat(encoding: .wav), bytes: wav)) }
+        let e = await h.failure { try await self.h.run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(words), input: AudioData(format: AudioFormat(encoding: .wav), bytes: wav)) }
         XCTAssertEqual(e.code, .invalidRequest)
         XCTAssertEqual(fake.requests(to: "/audio/transcriptions").count, 1, "refused before any request")
 
@@ -254,9 +192,9 @@ final class OpenAIPluginTests: XCTestCase {
         var m4a = TranscriptionRequest(model: "gpt-4o-transcribe")
         m4a.fileName = "clip.MP4"
         let mp4Bytes: [UInt8] = [0, 0, 0, 0x20] + Array("ftypM4A ".utf8) + [UInt8](repeating: 0, count: 100)
-        _ = try await run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(m4a), input: AudioData(format: AudioFormat(encoding: .aac), bytes: mp4Bytes))
+        _ = try await h.run(i, VOX_OP_STT_TRANSCRIBE, VoxJSON.string(m4a), input: AudioData(format: AudioFormat(encoding: .aac), bytes: mp4Bytes))
         let upload = try XCTUnwrap(fake.requests(to: "/audio/transcriptions").last)
-        let form = FakeMultipart(body: upload.bytes, boundary: try XCTUnwrap(FakeMultipart.boundary(ofContentType: upload.header("content-type"))))
+        let form = try PluginHarness.form(upload)
         XCTAssertEqual(form.first("file")?.filename, "audio.mp4")
         XCTAssertEqual(form.first("file")?.contentType, "audio/mp4")
         XCTAssertEqual(form.first("response_format")?.text, "json")
@@ -272,7 +210,7 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertTrue((i.capabilities.models ?? []).allSatisfy { $0.operations?.isEmpty == false })
         XCTAssertTrue((i.capabilities.prices ?? []).contains { $0.model == "tts-1" && $0.unit == "character" })
 
-        let out = try await run(i, VOX_OP_LIST_MODELS, "{}")
+        let out = try await h.run(i, VOX_OP_LIST_MODELS, "{}")
         let models = try VoxJSON.decode([ModelInfo].self, from: VoxJSON.encode(try XCTUnwrap(out.events("models").first?["models"])))
         func ops(_ id: String) -> [VoxOperation]? { models.first { $0.id == id }?.operations }
         XCTAssertEqual(ops("gpt-4.1-nano"), [.llmChat])
@@ -286,7 +224,7 @@ final class OpenAIPluginTests: XCTestCase {
         let (voices, errors) = await Catalog(ttl: 60, bufferBytes: 1 << 20).voices(of: [i], language: nil, gender: nil, refresh: false)
         XCTAssertEqual(errors, [:])
         XCTAssertEqual(Set(voices.map(\.voice.id)), ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar"])
-        let classic = try await run(i, VOX_OP_LIST_VOICES, #"{"model":"tts-1"}"#)
+        let classic = try await h.run(i, VOX_OP_LIST_VOICES, #"{"model":"tts-1"}"#)
         XCTAssertEqual(classic.events("voices").first?["voices"]?.arrayValue?.count, 9)
     }
 
@@ -296,14 +234,14 @@ final class OpenAIPluginTests: XCTestCase {
         let wrong = "sk-wrongkey-9876543210zyxw"
         setenv("VOXD_TEST_OPENAI_BADKEY", wrong, 1)
         let i = try await load(keyVar: "VOXD_TEST_OPENAI_BADKEY")
-        let e = await failure { try await self.chat(i) }
+        let e = await h.failure { try await self.chat(i) }
         XCTAssertEqual(e.code, .unauthenticated)
         XCTAssertEqual(e.httpStatus, 401)
         XCTAssertTrue(e.message.contains("[secrets] api_key"), e.message)
         XCTAssertTrue(e.message.contains("Incorrect API key provided"), "the provider's message is kept: \(e.message)")
         XCTAssertFalse(e.message.contains(wrong), e.message)
         XCTAssertFalse(e.message.contains("zyxw"), "not even the masked key the provider quotes: \(e.message)")
-        let s = await failure { try await self.speak(i, SynthesisRequest(input: "x")) }
+        let s = await h.failure { try await self.speak(i, SynthesisRequest(input: "x")) }
         XCTAssertEqual(s.code, .unauthenticated)
     }
 
@@ -315,7 +253,7 @@ final class OpenAIPluginTests: XCTestCase {
                                  ("[settings]\n\(base)first_byte_timeout_ms = -5\n\(secret)", "settings.first_byte_timeout_ms"),
                                  ("[settings]\nbase_url = \"ftp://x\"\n\(secret)", "settings.base_url")] {
             do {
-                _ = try await load(file: "library = \"libvox_openai.so\"\n" + text)
+                _ = try await h.load(file: "library = \"libvox_openai.so\"\n" + text)
                 XCTFail("\(text) should refuse to load")
             } catch {
                 XCTAssertTrue("\(error)".contains(expected), "\(error)")
@@ -330,65 +268,65 @@ final class OpenAIPluginTests: XCTestCase {
                                                   (429, .rateLimited, true), (500, .unavailable, true), (503, .unavailable, true)]
         for (status, code, retriable) in cases {
             fake.script("/chat/completions", .status(status, retryAfter: status == 429 ? 2 : nil))
-            let e = await failure { try await self.chat(i) }
+            let e = await h.failure { try await self.chat(i) }
             XCTAssertEqual(e.code, code, "\(status): \(e.message)")
             XCTAssertEqual(e.httpStatus, status)
             XCTAssertEqual(e.retriable, retriable, "\(status)")
             XCTAssertTrue(e.message.contains("req_fake"), "the request id helps support: \(e.message)")
         }
         fake.script("/chat/completions", .status(429, retryAfter: 2))
-        let limited = await failure { try await self.chat(i) }
+        let limited = await h.failure { try await self.chat(i) }
         XCTAssertEqual(limited.retryAfterMs, 2000)
         XCTAssertTrue(limited.message.contains("Rate limit reached for requests"), limited.message)
 
         fake.script("/audio/speech", .status(503, retryAfter: nil))
-        let speech = await failure { try await self.speak(i, SynthesisRequest(input: "x")) }
+        let speech = await h.failure { try await self.speak(i, SynthesisRequest(input: "x")) }
         XCTAssertEqual(speech.code, .unavailable)
         XCTAssertTrue(speech.retriable)
         fake.script("/audio/transcriptions", .status(404, retryAfter: nil))
-        let stt = await failure { try await self.run(i, VOX_OP_STT_TRANSCRIBE, "{}", input: AudioData(format: AudioFormat(encoding: .mp3), bytes: [1, 2, 3])) }
+        let stt = await h.failure { try await self.h.run(i, VOX_OP_STT_TRANSCRIBE, "{}", input: AudioData(format: AudioFormat(encoding: .mp3), bytes: [1, 2, 3])) }
         XCTAssertEqual(stt.code, .notFound)
     }
 
     func testBrokenStreamsAreUnavailable() async throws {
         let i = try await load()
         fake.script("/chat/completions", .truncatedSSE(afterChunks: 3))
-        let truncated = await failure { try await self.chat(i) }
+        let truncated = await h.failure { try await self.chat(i) }
         XCTAssertEqual(truncated.code, .unavailable)
         XCTAssertTrue(truncated.retriable)
         XCTAssertTrue(truncated.message.contains("truncated stream"), truncated.message)
 
         fake.script("/chat/completions", .truncatedSSE(afterChunks: 0))
-        let empty = await failure { try await self.chat(i) }
+        let empty = await h.failure { try await self.chat(i) }
         XCTAssertEqual(empty.code, .unavailable)
 
         fake.script("/chat/completions", .resetMidStream(afterChunks: 2))
-        let reset = await failure { try await self.chat(i) }
+        let reset = await h.failure { try await self.chat(i) }
         XCTAssertEqual(reset.code, .unavailable, reset.message)
         XCTAssertTrue(reset.retriable)
 
         fake.script("/chat/completions", .malformedJSON)
-        let malformed = await failure { try await self.chat(i) }
+        let malformed = await h.failure { try await self.chat(i) }
         XCTAssertEqual(malformed.code, .unavailable)
         XCTAssertTrue(malformed.message.contains(#""delta":{"content":"#), "the provider's snippet: \(malformed.message)")
 
         fake.script("/audio/speech", .resetMidStream(afterChunks: 1))
-        let speechReset = await failure { try await self.speak(i, SynthesisRequest(input: "Hello there, a longer text.")) }
+        let speechReset = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello there, a longer text.")) }
         XCTAssertEqual(speechReset.code, .unavailable, speechReset.message)
 
         fake.script("/audio/transcriptions", .malformedJSON)
-        let stt = await failure { try await self.run(i, VOX_OP_STT_TRANSCRIBE, "{}", input: AudioData(format: AudioFormat(encoding: .mp3), bytes: [1, 2, 3])) }
+        let stt = await h.failure { try await self.h.run(i, VOX_OP_STT_TRANSCRIBE, "{}", input: AudioData(format: AudioFormat(encoding: .mp3), bytes: [1, 2, 3])) }
         XCTAssertEqual(stt.code, .unavailable)
 
         fake.script("/models", .malformedJSON)
-        let models = await failure { try await self.run(i, VOX_OP_LIST_MODELS, "{}") }
+        let models = await h.failure { try await self.h.run(i, VOX_OP_LIST_MODELS, "{}") }
         XCTAssertEqual(models.code, .unavailable)
     }
 
     func testEmptyAudioIsUnavailable() async throws {
         let i = try await load()
         fake.script("/audio/speech", .emptyAudio)
-        let e = await failure { try await self.speak(i, SynthesisRequest(input: "Hello")) }
+        let e = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello")) }
         XCTAssertEqual(e.code, .unavailable)
         XCTAssertTrue(e.retriable)
         XCTAssertTrue(e.message.contains("provider returned no audio"), e.message)
@@ -400,7 +338,7 @@ final class OpenAIPluginTests: XCTestCase {
         let i = try await load("first_byte_timeout_ms = 300")
         fake.script("/chat/completions", .stallBeforeFirstByte(seconds: 3))
         let started = Date()
-        let e = await failure { try await self.chat(i) }
+        let e = await h.failure { try await self.chat(i) }
         XCTAssertEqual(e.code, .timeout, e.message)
         XCTAssertTrue(e.retriable)
         XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
@@ -412,24 +350,10 @@ final class OpenAIPluginTests: XCTestCase {
                                       (VOX_OP_TTS_SYNTHESIZE, "/audio/speech", VoxJSON.string(SynthesisRequest(input: "long")))] {
             let before = fake.cancelledStreams
             fake.script(path, .slowStream(chunks: 500, intervalMs: 20)) // 10 s if nobody stops it
-            let op = try i.start(kind, request: request, bufferBytes: 1 << 20, timeout: 30)
-            var got = 0
-            for _ in 0..<100 {
-                guard let o = try await op.next() else { break }
-                if case .audio = o { got += 1 }
-                if case .event(let json) = o, json.contains("\"delta\"") { got += 1 }
-                if got >= 2 { break }
-            }
+            let got = try await h.cancelMidStream(i, kind, request)
             XCTAssertEqual(got, 2, "the stream was flowing")
-            let started = Date()
-            op.cancel()
-            do { for _ in 0..<1000 { guard try await op.next() != nil else { break } } } catch let e as VoxPluginError {
-                XCTAssertEqual(e.code, .cancelled)
-            }
-            XCTAssertLessThan(Date().timeIntervalSince(started), 2)
             // The fake notices on its next write (20 ms apart); allow 5 s.
-            let deadline = Date().addingTimeInterval(5)
-            while fake.cancelledStreams <= before, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+            try await PluginHarness.waitUntil { self.fake.cancelledStreams > before }
             XCTAssertEqual(fake.cancelledStreams, before + 1, "\(path): the upstream stream was closed")
         }
     }

@@ -6,8 +6,8 @@ import VoxPluginKit
 import VoxTestSupport
 
 /// Loads one real plugin .so through the registry and runs operations on
-/// it to their end, as the remote plugins' tests need (the same steps as
-/// OpenAIPluginTests, shared by the Groq and Sarvam tests).
+/// it to their end, as the remote plugins' tests need (OpenAI, Groq,
+/// Sarvam, Deepgram, ElevenLabs, and the `stt.stream` suites).
 final class PluginHarness {
     let name: String
     private(set) var registry: PluginRegistry?
@@ -25,7 +25,25 @@ final class PluginHarness {
         return await r.entry(name)!.instance!
     }
 
+    /// Loads plugins.d/NAME.toml for `libvox_NAME.so`: `settings` under
+    /// `[settings]`, and `[secrets] api_key` read from the environment
+    /// variable `keyVar` (no `[secrets]` when nil).
+    func load(settings: String, keyVar: String?) async throws -> PluginInstance {
+        var text = "library = \"libvox_\(name).so\"\n[settings]\n\(settings)\n"
+        if let keyVar { text += "[secrets]\napi_key = \"env:\(keyVar)\"\n" }
+        return try await load(file: text)
+    }
+
     func shutdown() async { await registry?.shutdown() }
+
+    /// A test's end: shuts the plugin down, checks `fake` saw nothing that
+    /// departs from the provider's documented API (`what`: the message),
+    /// and stops it.
+    func finish(_ fake: CheckedFake, _ what: String, file: StaticString = #filePath, line: UInt = #line) async {
+        await shutdown()
+        XCTAssertEqual(fake.violations, [], what, file: file, line: line)
+        await fake.stop()
+    }
 
     struct Outcome {
         var events: [JSONValue] = []
@@ -33,6 +51,8 @@ final class PluginHarness {
         var result: OperationResult?
         func events(_ type: String) -> [JSONValue] { events.filter { $0["type"]?.stringValue == type } }
         var audioBytes: [UInt8] { audio.flatMap(\.bytes) }
+        /// The `text` of every event of that type (stream partials and finals).
+        func texts(_ type: String) -> [String] { events(type).compactMap { $0["text"]?.stringValue } }
     }
 
     /// Runs one operation to its end (bounded: 100 000 outputs, the host's 30 s limit).
@@ -48,6 +68,39 @@ final class PluginHarness {
         }
         op.cancel()
         XCTFail("the operation never ended")
+        return out
+    }
+
+    /// 16 kHz 16-bit mono pcm, what the `stt.stream` tests push.
+    static let pcm16k = AudioFormat(encoding: .pcmS16LE, sampleRate: 16000, channels: 1)
+
+    /// Runs `stt.stream`: pushes `seconds` of `format` audio in 100 ms
+    /// chunks (`pause` seconds apart), waits `silenceBeforeFinish` seconds,
+    /// finishes the input, and collects the outputs to the end (bounded:
+    /// 10 000 outputs, the host's 30 s limit).
+    func stream(_ i: PluginInstance, _ request: String, seconds: Double, format: AudioFormat = pcm16k, pause: Double = 0,
+                silenceBeforeFinish: Double = 0) async throws -> Outcome {
+        let op = try i.start(VOX_OP_STT_STREAM, request: request, bufferBytes: 1 << 20, timeout: 30)
+        let chunk = (format.sampleRate ?? 16000) * (format.channels ?? 1) * 2 / 10
+        let feeder = Task {
+            for _ in 0..<Int(seconds * 10) {
+                try op.push(AudioData(format: format, bytes: [UInt8](repeating: 1, count: chunk)))
+                if pause > 0 { try await Task.sleep(nanoseconds: UInt64(pause * 1e9)) }
+            }
+            if silenceBeforeFinish > 0 { try await Task.sleep(nanoseconds: UInt64(silenceBeforeFinish * 1e9)) }
+            try op.finishInput()
+        }
+        defer { feeder.cancel() }
+        var out = Outcome()
+        for _ in 0..<10_000 {
+            guard let o = try await op.next() else { _ = try? await feeder.value; out.result = op.result; return out }
+            switch o {
+            case .audio(let f, let b): out.audio.append((f, b))
+            case .event(let json): out.events.append(try VoxJSON.decode(JSONValue.self, from: Data(json.utf8)))
+            }
+        }
+        op.cancel()
+        XCTFail("the stream never ended")
         return out
     }
 
@@ -72,9 +125,14 @@ final class PluginHarness {
         }
     }
 
-    static func wav(seconds: Double, rate: Int) -> AudioData {
+    static func wav(seconds: Double, rate: Int = 16000) -> AudioData {
         let pcm = tone(seconds: seconds, rate: rate)
         return AudioData(format: AudioFormat(encoding: .wav), bytes: OpenAIFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm)
+    }
+
+    /// The multipart form a request carried (a test failure without a boundary).
+    static func form(_ r: RecordedRequest) throws -> FakeMultipart {
+        FakeMultipart(body: r.bytes, boundary: try XCTUnwrap(FakeMultipart.boundary(ofContentType: r.header("content-type"))))
     }
 
     /// Starts an operation, waits until `enough` outputs flowed, cancels it,
@@ -95,5 +153,12 @@ final class PluginHarness {
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 2)
         return got
+    }
+
+    /// Waits until `condition` holds, polling every 20 ms for at most
+    /// `seconds` (a fake counting a cancelled stream notices on its next write).
+    static func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition(), Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
     }
 }

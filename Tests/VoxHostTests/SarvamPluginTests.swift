@@ -18,14 +18,10 @@ final class SarvamPluginTests: XCTestCase {
         setenv(Self.keyVar, SarvamFake.defaultAPIKey, 1)
     }
 
-    override func tearDown() async throws {
-        await h.shutdown()
-        XCTAssertEqual(fake.violations, [], "requests that depart from the Sarvam API")
-        await fake.stop()
-    }
+    override func tearDown() async throws { await h.finish(fake, "requests that depart from the Sarvam API") }
 
     func load(_ settings: String = "", keyVar: String = keyVar) async throws -> PluginInstance {
-        try await h.load(file: "library = \"libvox_sarvam.so\"\n[settings]\nbase_url = \"\(fake.baseURL)\"\n\(settings)\n[secrets]\napi_key = \"env:\(keyVar)\"\n")
+        try await h.load(settings: "base_url = \"\(fake.baseURL)\"\n\(settings)", keyVar: keyVar)
     }
 
     func speak(_ i: PluginInstance, _ r: SynthesisRequest) async throws -> PluginHarness.Outcome {
@@ -38,10 +34,6 @@ final class SarvamPluginTests: XCTestCase {
 
     func chat(_ i: PluginInstance, _ body: String = #"{"model":"sarvam-30b","messages":[{"role":"user","content":"Say hello"}]}"#) async throws -> PluginHarness.Outcome {
         try await h.run(i, VOX_OP_LLM_CHAT, body)
-    }
-
-    func form(_ r: RecordedRequest) throws -> FakeMultipart {
-        FakeMultipart(body: r.bytes, boundary: try XCTUnwrap(FakeMultipart.boundary(ofContentType: r.header("content-type"))))
     }
 
     // MARK: text-to-speech
@@ -167,7 +159,7 @@ final class SarvamPluginTests: XCTestCase {
         XCTAssertEqual(segments.compactMap { $0["text"]?.stringValue }, ["नमस्ते दुनिया।", "यह नकली प्रतिलेख है।"])
         XCTAssertEqual(segments.last?["end"]?.doubleValue ?? 0, 2, accuracy: 0.001)
         XCTAssertEqual(out.result?.usage?.audioSeconds ?? 0, 2, accuracy: 0.001)
-        let f = try form(try XCTUnwrap(fake.requests(to: "/speech-to-text").first))
+        let f = try PluginHarness.form(try XCTUnwrap(fake.requests(to: "/speech-to-text").first))
         XCTAssertEqual(f.first("model")?.text, "saaras:v3")
         XCTAssertEqual(f.first("mode")?.text, "verbatim")
         XCTAssertEqual(f.first("language_code")?.text, "hi-IN")
@@ -183,7 +175,7 @@ final class SarvamPluginTests: XCTestCase {
         XCTAssertEqual(t["language"]?.stringValue, "hi-IN", "what Sarvam detected")
         XCTAssertEqual(t["duration"]?.doubleValue ?? 0, 1, accuracy: 0.001)
         XCTAssertNil(t["segments"])
-        let f = try form(try XCTUnwrap(fake.requests(to: "/speech-to-text").first))
+        let f = try PluginHarness.form(try XCTUnwrap(fake.requests(to: "/speech-to-text").first))
         XCTAssertEqual(f.first("language_code")?.text, "unknown")
         XCTAssertNil(f.first("mode"))
         XCTAssertNil(f.first("with_timestamps"))
@@ -192,7 +184,7 @@ final class SarvamPluginTests: XCTestCase {
         var v4 = TranscriptionRequest(model: "saaras:v4", language: "as-IN")
         v4.options = .object(["keyterms": .array([.string("Sarvam"), .string("New Delhi")])])
         _ = try await transcribe(i, v4)
-        let g = try form(try XCTUnwrap(fake.requests(to: "/speech-to-text").last))
+        let g = try PluginHarness.form(try XCTUnwrap(fake.requests(to: "/speech-to-text").last))
         XCTAssertEqual(g.first("keyterms")?.text, #"["Sarvam","New Delhi"]"#)
         XCTAssertEqual(g.first("language_code")?.text, "as-IN")
     }
@@ -373,8 +365,7 @@ final class SarvamPluginTests: XCTestCase {
         fake.script("/v1/chat/completions", .slowStream(chunks: 500, intervalMs: 20))
         let got = try await h.cancelMidStream(i, VOX_OP_LLM_CHAT, #"{"model":"sarvam-30b","messages":[{"role":"user","content":"go on"}]}"#)
         XCTAssertEqual(got, 2, "the stream was flowing")
-        let deadline = Date().addingTimeInterval(5)
-        while fake.cancelledStreams == 0, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        try await PluginHarness.waitUntil { self.fake.cancelledStreams > 0 }
         XCTAssertEqual(fake.cancelledStreams, 1, "the upstream stream was closed")
     }
 }

@@ -16,32 +16,9 @@ enum ProviderBench {
         Bench.line("== remote provider (OpenAI plugin + loopback fake): through voxd vs direct")
         let fake = try await OpenAIFake.start()
         fake.script("/v1/chat/completions", .slowStream(chunks: 1000, intervalMs: 0))
-        setenv("VOXD_BENCH_OPENAI_KEY", OpenAIFake.defaultAPIKey, 1)
-        let dir = Bench.tempDir("provider")
-        let pluginsDir = "\(dir)/plugins.d"
-        try FileManager.default.createDirectory(atPath: pluginsDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        _ = FileManager.default.createFile(atPath: "\(pluginsDir)/openai.toml", contents: Data("""
-            library = "libvox_openai.so"
-            [settings]
-            base_url = "\(fake.baseURL)"
-            [secrets]
-            api_key = "env:VOXD_BENCH_OPENAI_KEY"
-            """.utf8))
-        var config = DaemonConfig()
-        config.stateDir = dir
-        config.socketPath = "\(dir)/voxd.sock"
-        config.pluginsDir = pluginsDir
-        config.pluginsDirExplicit = true
-        let daemon = VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
-        let report = try await daemon.registry.reload()
-        guard report.failed.isEmpty else { fatalError("openai plugin failed: \(report.failed)") }
-        let app = try APIServer.application(daemon: daemon, services: [])
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Bench.quiet))
-        let running = Task { try await group.run() }
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: config.socketPath) { try await Task.sleep(nanoseconds: 10_000_000) }
-
+        let voxd = try await startDaemon(fake: fake)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let viaVoxd = URL(httpURLWithSocketPath: config.socketPath, uri: "/v1/chat/completions")!.absoluteString
+        let viaVoxd = voxd.url("/v1/chat/completions")
         let direct = "\(fake.baseURL)/chat/completions"
         let chatBody = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"count"}]}"#
         let voxdChatBody = chatBody.replacingOccurrences(of: "gpt-4o-mini", with: "openai/gpt-4o-mini")
@@ -99,7 +76,7 @@ enum ProviderBench {
         if runSpeech {
         let input = String(repeating: "a", count: 4000)
         let speechDirect = "\(fake.baseURL)/audio/speech"
-        let speechVoxd = URL(httpURLWithSocketPath: config.socketPath, uri: "/v1/audio/speech")!.absoluteString
+        let speechVoxd = voxd.url("/v1/audio/speech")
         var rates: [String: [Double]] = ["direct": [], "voxd": []]
         for round in 0..<8 {
             for name in round % 2 == 0 ? ["direct", "voxd"] : ["voxd", "direct"] {
@@ -116,10 +93,48 @@ enum ProviderBench {
         }
 
         try await client.shutdown()
-        running.cancel()
-        _ = await running.result
-        await daemon.registry.shutdown()
+        await voxd.stop()
         await fake.stop()
+    }
+
+    /// voxd in this process on a temp socket, with the OpenAI plugin pointed at `fake`.
+    struct RunningDaemon {
+        let socketPath: String
+        let daemon: VoxDaemon
+        let running: Task<Void, Error>
+        func url(_ path: String) -> String { URL(httpURLWithSocketPath: socketPath, uri: path)!.absoluteString }
+        func stop() async {
+            running.cancel()
+            _ = await running.result
+            await daemon.registry.shutdown()
+        }
+    }
+
+    static func startDaemon(fake: OpenAIFake) async throws -> RunningDaemon {
+        setenv("VOXD_BENCH_OPENAI_KEY", OpenAIFake.defaultAPIKey, 1)
+        let dir = Bench.tempDir("provider")
+        let pluginsDir = "\(dir)/plugins.d"
+        try FileManager.default.createDirectory(atPath: pluginsDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(atPath: "\(pluginsDir)/openai.toml", contents: Data("""
+            library = "libvox_openai.so"
+            [settings]
+            base_url = "\(fake.baseURL)"
+            [secrets]
+            api_key = "env:VOXD_BENCH_OPENAI_KEY"
+            """.utf8))
+        var config = DaemonConfig()
+        config.stateDir = dir
+        config.socketPath = "\(dir)/voxd.sock"
+        config.pluginsDir = pluginsDir
+        config.pluginsDirExplicit = true
+        let daemon = VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
+        let report = try await daemon.registry.reload()
+        guard report.failed.isEmpty else { fatalError("openai plugin failed: \(report.failed)") }
+        let app = try APIServer.application(daemon: daemon, services: [])
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Bench.quiet))
+        let running = Task { try await group.run() }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: config.socketPath) { try await Task.sleep(nanoseconds: 10_000_000) }
+        return RunningDaemon(socketPath: config.socketPath, daemon: daemon, running: running)
     }
 
     static func median(_ a: [Double]) -> Double { a.sorted()[a.count / 2] }

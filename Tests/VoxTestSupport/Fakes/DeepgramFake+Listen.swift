@@ -43,22 +43,13 @@ extension DeepgramFake {
     /// Seconds of audio: a WAV's data chunk, raw linear16 with its rate and
     /// channels, else 1 s per 16 kB.
     public static func listenDuration(_ bytes: [UInt8], sampleRate: Int?, channels: Int?) -> Double {
-        func u32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
-        if container(bytes) == "wav" {
-            var i = 12, byteRate = 0
-            while i + 8 <= bytes.count {
-                let size = u32(i + 4)
-                if bytes[i..<(i + 4)].elementsEqual("fmt ".utf8), i + 20 <= bytes.count { byteRate = u32(i + 16) }
-                if bytes[i..<(i + 4)].elementsEqual("data".utf8), byteRate > 0 { return Double(min(size, bytes.count - i - 8)) / Double(byteRate) }
-                i += 8 + size + (size & 1)
-            }
-        }
+        if container(bytes) == "wav", let seconds = FakeContent.riffDataSeconds(bytes) { return seconds }
         if let rate = sampleRate, rate > 0 { return Double(bytes.count / 2 / max(1, channels ?? 1)) / Double(rate) }
         return max(0.1, Double(bytes.count) / 16_000)
     }
 
     func listen(_ r: RecordedRequest) -> Response {
-        func bad(_ s: String) { violation("\(r.path): \(s)") }
+        func bad(_ s: String) { core.violation("\(r.path): \(s)") }
         let q = checkQuery(r, booleans: Self.listenBooleans, others: Self.listenOthers, lists: Self.listenLists)
         let model = q["model"] ?? "base-general" // the spec's default
         let isNova3 = model.hasPrefix("nova-3")
@@ -105,7 +96,7 @@ extension DeepgramFake {
         if q["language"] == "multi", !isNova3 {
             return errorResponse(400, legacy: ("Bad Request", "No such model/language/tier combination found. Language multi needs nova-3"))
         }
-        let behaviour = self.behaviour(r.path)
+        let behaviour = core.behaviour(r.path)
         let id = nextRequestID()
         let headers = [("dg-request-id", id)]
         switch behaviour {
@@ -122,9 +113,9 @@ extension DeepgramFake {
         let body = listenAnswer(text: text, duration: duration, requestID: id, model: model, query: q).bytes
         if case .resetMidStream(let n) = behaviour {
             let chunks = stride(from: 0, to: body.count, by: 64).map { Array(body[$0..<min($0 + 64, body.count)]) }
-            return stream(200, contentType: "application/json", headers: headers) { send in
+            return core.stream(200, contentType: "application/json", headers: headers) { send in
                 for c in chunks.prefix(n) { try await send(c) }
-                throw DeliberateReset()
+                throw FakeCore.Reset()
             }
         }
         return .fake(200, contentType: "application/json", body, headers: headers)

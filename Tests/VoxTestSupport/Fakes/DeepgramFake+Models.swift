@@ -39,10 +39,10 @@ extension DeepgramFake {
     ]
 
     func models(_ r: RecordedRequest) -> Response {
-        if !r.body.isEmpty { violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
+        if !r.body.isEmpty { core.violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
         _ = checkQuery(r, booleans: ["include_outdated"], others: [], lists: [])
         let id = nextRequestID()
-        if case .malformedJSON = behaviour(r.path) {
+        if case .malformedJSON = core.behaviour(r.path) {
             return .fake(200, contentType: "application/json", Array("{\"stt\":[{\"name\":\"nova-3\",".utf8), headers: [("dg-request-id", id)])
         }
         let stt = Self.listedSTT.enumerated().map { i, m in

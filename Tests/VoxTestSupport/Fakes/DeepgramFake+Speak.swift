@@ -72,7 +72,7 @@ extension DeepgramFake {
     }
 
     func speak(_ r: RecordedRequest) -> Response {
-        func bad(_ s: String) { violation("\(r.path): \(s)") }
+        func bad(_ s: String) { core.violation("\(r.path): \(s)") }
         let q = checkQuery(r, booleans: ["mip_opt_out"],
                            others: ["callback", "callback_method", "tag", "bit_rate", "container", "encoding", "model", "sample_rate", "speed"],
                            lists: ["tag"])
@@ -121,7 +121,7 @@ extension DeepgramFake {
             return errorResponse(400, legacy: ("INVALID_QUERY_PARAMETER", "Invalid model: \(model)"))
         }
 
-        let behaviour = self.behaviour(r.path)
+        let behaviour = core.behaviour(r.path)
         var container = q["container"]
         if case .headerDespiteContainerNone = behaviour, container == "none" { container = "wav" }
         let audio = Self.expectedAudio(input: text, encoding: encoding, container: container, sampleRate: rate)
@@ -140,23 +140,8 @@ extension DeepgramFake {
             return .fake(200, contentType: "application/json", FakeJSON.object([("request_id", .string(id))]).bytes, headers: headers)
         }
         let chunkSize = encoding == "linear16" ? Self.pcmChunkBytes : 1000
-        let chunks = stride(from: 0, to: audio.count, by: chunkSize).map { Array(audio[$0..<min($0 + chunkSize, audio.count)]) }
         let headerOnly = (container ?? "wav") == "wav" && ["linear16", "mulaw", "alaw"].contains(encoding)
-        return stream(200, contentType: contentType, headers: headers) { send in
-            switch behaviour {
-            case .emptyAudio:
-                if headerOnly { try await send(Array(audio.prefix(44))) }
-            case .resetMidStream(let n):
-                for c in chunks.prefix(n) { try await send(c) }
-                throw DeliberateReset()
-            case .slowStream(let n, let interval):
-                for i in 0..<n {
-                    try await send(chunks.isEmpty ? [0, 0] : chunks[i % chunks.count])
-                    try await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000)
-                }
-            default:
-                for c in chunks { try await send(c) }
-            }
-        }
+        return core.audio(audio, chunkSize: chunkSize, behaviour: behaviour, contentType: contentType, headers: headers,
+                          empty: headerOnly ? Array(audio.prefix(44)) : [])
     }
 }

@@ -16,48 +16,21 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class DeepgramFake: @unchecked Sendable {
-    /// How the fake answers a path.
-    public enum Behaviour: Sendable {
-        /// The documented answer.
-        case normal
-        /// An error in Deepgram's shape for that status (legacy, modern or
-        /// plain text, see `errorResponse`); `retryAfter` (seconds) sets `retry-after`.
-        case status(Int, retryAfter: Int?)
-        /// Holds the response head back, then answers normally.
-        case stallBeforeFirstByte(seconds: Double)
-        /// Sends that many chunks of the body, then drops the connection.
-        case resetMidStream(afterChunks: Int)
-        /// A 200 whose JSON is cut.
-        case malformedJSON
-        /// Speak: a 200 with no audio bytes (with container=wav: the header only).
-        case emptyAudio
-        /// Listen: a 200 JSON without `results` (what a callback request gets).
-        case noResults
-        /// Listen: a valid answer whose transcript is "" (silence).
-        case emptyTranscript
-        /// Speak: linear16 with a WAV header even when container=none was asked.
-        case headerDespiteContainerNone
-        /// Speak: a 200 `application/json` body instead of audio.
-        case jsonInsteadOfAudio
-        /// Speak: `chunks` pieces, `intervalMs` apart (for cancelling mid-stream).
-        case slowStream(chunks: Int, intervalMs: Int)
-    }
+public final class DeepgramFake: LoopbackFake {
+    /// How the fake answers a path (the shared behaviours, FakeCore.swift;
+    /// Deepgram's own: `.noResults`, `.emptyTranscript`,
+    /// `.headerDespiteContainerNone`, `.jsonInsteadOfAudio`).
+    public typealias Behaviour = FakeBehaviour
 
     /// The key the fake accepts unless started with another (40 hex digits, like Deepgram's).
     public static let defaultAPIKey = "0123456789abcdef0123456789abcdef01234567"
 
     public let apiKey: String
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _violations: [String] = []
-    private var _requests: [RecordedRequest] = []
-    private var _cancelledStreams = 0
-    private var behaviours: [String: Behaviour] = [:]
-    private var _transcript = "Hello there. This is the fake transcript."
-    private var requestCounter = 0
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     /// Starts a fake on 127.0.0.1 with a free port.
     public static func start(apiKey: String = defaultAPIKey) async throws -> DeepgramFake {
@@ -66,55 +39,27 @@ public final class DeepgramFake: @unchecked Sendable {
         router.get("/v1/models") { request, _ in try await fake.handle(request) { r in fake.models(r) } }
         router.post("/v1/listen") { request, _ in try await fake.handle(request) { r in fake.listen(r) } }
         router.post("/v1/speak") { request, _ in try await fake.handle(request) { r in fake.speak(r) } }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
-            router.on("**", method: method) { request, _ in
-                let r = try await FakeHTTPServer.record(request)
-                fake.recordRequest(r)
-                fake.violation("unexpected request \(r.method) \(r.path)")
-                return fake.errorResponse(404, legacy: ("NOT_FOUND", "Not Found: \(r.method) \(r.path)"))
-            }
-        }
+        fake.core.catchAll(router) { r in fake.errorResponse(404, legacy: ("NOT_FOUND", "Not Found: \(r.method) \(r.path)")) }
         fake.server = try await FakeHTTPServer.start(router)
         return fake
     }
 
     /// The REST root (Deepgram's paths start with /v1).
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)" }
-
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { root }
 
     // MARK: what tests read and set
 
-    /// Every way a request departed from the API; tests assert it is empty.
-    public var violations: [String] { lock.withLock { _violations } }
-    public var requests: [RecordedRequest] { lock.withLock { _requests } }
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == path } }
-    /// Streams whose client went away before the end.
-    public var cancelledStreams: Int { lock.withLock { _cancelledStreams } }
     /// What transcriptions return (sentences end with ".").
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var transcriptText: String = "Hello there. This is the fake transcript."
 
     /// How `path` ("/v1/listen", "/v1/speak", "/v1/models") answers from now on.
-    public func script(_ path: String, _ behaviour: Behaviour) {
-        lock.withLock { behaviours[path] = behaviour }
-    }
+    public func script(_ path: String, _ behaviour: Behaviour) { core.script(path, behaviour) }
 
     // MARK: shared by the endpoints
 
-    func behaviour(_ path: String) -> Behaviour { lock.withLock { behaviours[path] ?? .normal } }
-
-    func violation(_ text: String) { lock.withLock { _violations.append(text) } }
-
-    func recordRequest(_ r: RecordedRequest) { lock.withLock { _requests.append(r) } }
-
-    func countCancelled() { lock.withLock { _cancelledStreams += 1 } }
-
     func nextRequestID() -> String {
-        let n = lock.withLock { requestCounter += 1; return requestCounter }
-        return String(format: "fa4e0000-0000-4000-8000-%012d", n)
+        String(format: "fa4e0000-0000-4000-8000-%012d", core.next())
     }
 
     /// The query as (name, value) pairs, decoded, in order.
@@ -130,30 +75,24 @@ public final class DeepgramFake: @unchecked Sendable {
     /// Records, checks auth, applies `.status` and `.stallBeforeFirstByte`,
     /// then lets the endpoint answer.
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
-        let r = try await FakeHTTPServer.record(request)
-        recordRequest(r)
-        // deepgram.md "auth": `Authorization: Token <API_KEY>` (not Bearer).
-        // A wrong key is the caller's mistake; a missing or Bearer header is a protocol one.
+        try await core.handle(request, check: checkAuth, scriptedError: scriptedError, endpoint)
+    }
+
+    /// deepgram.md "auth": `Authorization: Token <API_KEY>` (not Bearer).
+    /// A wrong key is the caller's mistake; a missing or Bearer header is a protocol one.
+    func checkAuth(_ r: RecordedRequest) -> Response? {
         guard let auth = r.header("authorization") else {
-            violation("\(r.path): no Authorization header")
+            core.violation("\(r.path): no Authorization header")
             return errorResponse(401, legacy: ("INVALID_AUTH", "Invalid credentials."))
         }
         guard auth.hasPrefix("Token "), auth.count > 6 else {
-            violation("\(r.path): Authorization is not \"Token <key>\": \(auth.prefix(8))…")
+            core.violation("\(r.path): Authorization is not \"Token <key>\": \(auth.prefix(8))…")
             return errorResponse(401, legacy: ("INVALID_AUTH", "Invalid credentials."))
         }
         guard String(auth.dropFirst(6)) == apiKey else {
             return errorResponse(401, legacy: ("INVALID_AUTH", "Invalid credentials."))
         }
-        switch behaviour(r.path) {
-        case .status(let code, let retryAfter):
-            return scriptedError(code, retryAfter: retryAfter)
-        case .stallBeforeFirstByte(let seconds):
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        default:
-            break
-        }
-        return endpoint(r)
+        return nil
     }
 
     /// An error in one of the spec's `ErrorResponse` shapes: legacy
@@ -192,25 +131,6 @@ public final class DeepgramFake: @unchecked Sendable {
         }
     }
 
-    /// A streamed body that counts a client going away (a write failing)
-    /// and can drop the connection on purpose.
-    func stream(_ status: Int, contentType: String, headers: [(String, String)],
-                _ produce: @escaping @Sendable (_ send: @Sendable ([UInt8]) async throws -> Void) async throws -> Void) -> Response {
-        .fakeStream(status, contentType: contentType, headers: headers) { send in
-            do {
-                try await produce(send)
-            } catch is DeliberateReset {
-                throw DeliberateReset()
-            } catch {
-                self.countCancelled()
-                throw error
-            }
-        }
-    }
-
-    /// Thrown to drop a connection mid-body (Hummingbird closes it).
-    struct DeliberateReset: Error {}
-
     /// Checks a query against the spec's parameter list for an endpoint:
     /// known names, booleans exactly "true"/"false", repeats only for list
     /// parameters. Returns the last value per name.
@@ -219,12 +139,12 @@ public final class DeepgramFake: @unchecked Sendable {
         var seen: Set<String> = []
         for (name, value) in Self.queryItems(r) {
             if booleans.contains(name) {
-                if value != "true" && value != "false" { violation("\(r.path): \(name)=\(value) is not \"true\" or \"false\"") }
+                if value != "true" && value != "false" { core.violation("\(r.path): \(name)=\(value) is not \"true\" or \"false\"") }
             } else if !others.contains(name) {
-                violation("\(r.path): unknown query parameter \(name)")
+                core.violation("\(r.path): unknown query parameter \(name)")
             }
-            if !seen.insert(name).inserted, !lists.contains(name) { violation("\(r.path): query parameter \(name) repeated") }
-            if value.isEmpty { violation("\(r.path): empty value for \(name)") }
+            if !seen.insert(name).inserted, !lists.contains(name) { core.violation("\(r.path): query parameter \(name) repeated") }
+            if value.isEmpty { core.violation("\(r.path): empty value for \(name)") }
             values[name] = value
         }
         return values

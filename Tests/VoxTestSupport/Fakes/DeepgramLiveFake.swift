@@ -17,7 +17,7 @@ import NIOCore
 /// a final `Results` with speech_final true, followed by `UtteranceEnd`
 /// when utterance_end_ms was asked for. Like Deepgram it closes with 1011
 /// "NET-0001" when neither audio nor KeepAlive arrives for `silenceTimeout`.
-public final class DeepgramLiveFake: @unchecked Sendable {
+public final class DeepgramLiveFake: WebSocketFake, @unchecked Sendable {
     public enum Fault: Sendable {
         /// Refuse the handshake with this HTTP status (dg-error header).
         case refuse(Int)
@@ -42,66 +42,35 @@ public final class DeepgramLiveFake: @unchecked Sendable {
     public var secondsPerWord = 0.25
     public var wordsPerUtterance = 3
     public var silenceTimeout: Double = 10
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _violations: [String] = []
-    private var _keepAlives = 0
-    private var _closeStreams = 0
-    private var _sessions = 0
-    private var _disconnects = 0
-    private var _audioBytes = 0
-    private var _queries: [[String: String]] = []
-    private var fault: Fault?
+    public let core = FakeWebSocketCore<Fault>()
 
     init(apiKey: String) { self.apiKey = apiKey }
 
     public static func start(apiKey: String) async throws -> DeepgramLiveFake {
         let fake = DeepgramLiveFake(apiKey: apiKey)
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        router.middlewares.add(Handshake(fake: fake))
-        router.ws("/v1/listen") { inbound, outbound, context in
-            try await fake.session(query: context.request.uri.queryParameters, inbound: inbound, outbound: outbound)
+        try await fake.core.start(path: "/v1/listen", handshake: { fake.handshake($0) }) { query, inbound, outbound in
+            try await fake.session(query: query, inbound: inbound, outbound: outbound)
         }
-        fake.server = try await FakeHTTPServer.start(webSocket: router)
         return fake
     }
 
-    public func stop() async { await server?.stop() }
-
-    /// `ws_base_url` for the plugin.
-    public var baseURL: String { "ws://127.0.0.1:\(server?.port ?? 0)" }
-
-    public func inject(_ f: Fault?) { lock.withLock { fault = f } }
-    public var violations: [String] { lock.withLock { _violations } }
-    public var keepAlives: Int { lock.withLock { _keepAlives } }
-    public var closeStreams: Int { lock.withLock { _closeStreams } }
-    public var sessions: Int { lock.withLock { _sessions } }
-    public var disconnects: Int { lock.withLock { _disconnects } }
-    public var audioBytes: Int { lock.withLock { _audioBytes } }
-    public var queries: [[String: String]] { lock.withLock { _queries } }
-
-    func violation(_ s: String) { lock.withLock { _violations.append(s) } }
+    public var keepAlives: Int { core.counter("KeepAlive") }
+    public var closeStreams: Int { core.counter("CloseStream") }
+    public var audioBytes: Int { core.counter("audio bytes") }
 
     /// Auth and documented query values before the upgrade; a refusal is
     /// plain HTTP with `dg-error`, as Deepgram does.
-    struct Handshake: RouterMiddleware {
-        let fake: DeepgramLiveFake
-        func handle(_ request: Request, context: BasicWebSocketRequestContext, next: (Request, BasicWebSocketRequestContext) async throws -> Response) async throws -> Response {
-            func refuse(_ status: Int, _ reason: String) -> Response {
-                var h = HTTPFields()
-                h[HTTPField.Name("dg-error")!] = reason
-                h[HTTPField.Name("dg-request-id")!] = UUID().uuidString.lowercased()
-                h[.contentType] = "application/json"
-                let body = #"{"err_code":"\#(status == 401 ? "INVALID_AUTH" : "REQUEST_REFUSED")","err_msg":"\#(reason)","request_id":"fake"}"#
-                return Response(status: .init(code: status), headers: h, body: .init(byteBuffer: ByteBuffer(string: body)))
-            }
-            guard request.headers[.authorization] == "Token \(fake.apiKey)" else {
-                if request.headers[.authorization]?.hasPrefix("Bearer ") == true { fake.violation("live listen: Bearer auth; Deepgram uses Authorization: Token") }
-                return refuse(401, "Invalid credentials.")
-            }
-            if case .refuse(let status)? = fake.lock.withLock({ fake.fault }) { return refuse(status, status == 429 ? "Too many requests" : "Refused") }
-            return try await next(request, context)
+    func handshake(_ request: Request) -> Response? {
+        func refuse(_ status: Int, _ reason: String) -> Response {
+            FakeWebSocketCore<Fault>.refusal(status, body: #"{"err_code":"\#(status == 401 ? "INVALID_AUTH" : "REQUEST_REFUSED")","err_msg":"\#(reason)","request_id":"fake"}"#,
+                                             headers: [("dg-error", reason), ("dg-request-id", UUID().uuidString.lowercased())])
         }
+        guard request.headers[.authorization] == "Token \(apiKey)" else {
+            if request.headers[.authorization]?.hasPrefix("Bearer ") == true { violation("live listen: Bearer auth; Deepgram uses Authorization: Token") }
+            return refuse(401, "Invalid credentials.")
+        }
+        if case .refuse(let status)? = core.fault { return refuse(status, status == 429 ? "Too many requests" : "Refused") }
+        return nil
     }
 
     private func checkQuery(_ q: [String: String]) -> (rate: Int, channels: Int, interim: Bool, utteranceEnd: Bool, vad: Bool) {
@@ -125,18 +94,14 @@ public final class DeepgramLiveFake: @unchecked Sendable {
         return (rate, channels, interim, q["utterance_end_ms"] != nil, q["vad_events"] == "true")
     }
 
-    private func session(query: Parameters, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        var q: [String: String] = [:]
-        for (k, v) in query { q[String(k)] = String(v) }
-        lock.withLock { _sessions += 1; _queries.append(q) }
-        defer { lock.withLock { _disconnects += 1 } }
+    private func session(query q: [String: String], inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let (rate, channels, interim, utteranceEnd, vad) = checkQuery(q)
         let bytesPerWord = Int(Double(rate * channels * 2) * secondsPerWord)
         let requestID = UUID().uuidString.lowercased()
         var received = 0, heard = 0, finalized = 0, results = 0
         var lastInput = Date()
         var speaking = false
-        let fault = lock.withLock { self.fault }
+        let fault = core.fault
 
         func send(_ json: String) async throws { try await outbound.write(.text(json)) }
         func words(_ from: Int, _ to: Int) -> [String] { (from..<to).map { script[$0 % script.count] } }
@@ -187,7 +152,7 @@ public final class DeepgramLiveFake: @unchecked Sendable {
             switch message {
             case .binary(let buffer):
                 received += buffer.readableBytes
-                lock.withLock { _audioBytes += buffer.readableBytes }
+                core.count("audio bytes", by: buffer.readableBytes)
                 if case .malformedJSON? = fault { try await send("{\"type\":\"Results\",\"channel\":"); continue }
                 if vad, !speaking { speaking = true; try await send(#"{"type":"SpeechStarted","channel":[0,1],"timestamp":\#(Double(heard) * secondsPerWord)}"#) }
                 while received / max(1, bytesPerWord) > heard {
@@ -205,10 +170,10 @@ public final class DeepgramLiveFake: @unchecked Sendable {
                     continue
                 }
                 switch type {
-                case "KeepAlive": lock.withLock { _keepAlives += 1 }
+                case "KeepAlive": core.count("KeepAlive")
                 case "Finalize": try await finalize(fromFinalize: true)
                 case "CloseStream":
-                    lock.withLock { _closeStreams += 1 }
+                    core.count("CloseStream")
                     try await finalize(fromFinalize: false)
                     try await metadata()
                     try await outbound.close(.normalClosure, reason: nil)

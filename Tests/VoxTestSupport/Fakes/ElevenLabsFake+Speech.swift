@@ -58,7 +58,7 @@ extension ElevenLabsFake {
 
     func checkSpeech(_ body: FakeJSON, path: String) -> (model: String, ok: Bool) {
         var ok = true
-        func bad(_ s: String) { violation("\(path): \(s)"); ok = false }
+        func bad(_ s: String) { core.violation("\(path): \(s)"); ok = false }
         for key in body.keys ?? [] where !Self.speechFields.contains(key) { bad("unknown field \"\(key)\"") }
         guard let text = body["text"]?.string, !text.isEmpty else { bad("text must be a non-empty string"); return ("", false) }
         var model = "eleven_multilingual_v2" // the spec's default
@@ -125,24 +125,8 @@ extension ElevenLabsFake {
         let text = body["text"]?.string ?? ""
         let audio = Self.expectedAudio(outputFormat: outputFormat, input: text)
         let chunkSize = outputFormat.hasPrefix("pcm") ? Self.pcmChunkBytes : 1000
-        let chunks = stride(from: 0, to: audio.count, by: chunkSize).map { Array(audio[$0..<min($0 + chunkSize, audio.count)]) }
-        let behaviour = self.behaviour(r.path)
         // The spec's 200 is audio/mpeg whatever the format.
-        return stream(200, contentType: "audio/mpeg", headers: [("x-character-count", String(text.count)), ("history-item-id", "hist\(text.count)")]) { send in
-            switch behaviour {
-            case .emptyAudio:
-                return
-            case .resetMidStream(let n):
-                for c in chunks.prefix(n) { try await send(c) }
-                throw DeliberateReset()
-            case .slowStream(let n, let interval):
-                for i in 0..<n {
-                    try await send(chunks.isEmpty ? [0, 0] : chunks[i % chunks.count])
-                    try await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000)
-                }
-            default:
-                for c in chunks { try await send(c) }
-            }
-        }
+        return core.audio(audio, chunkSize: chunkSize, behaviour: core.behaviour(r.path), contentType: "audio/mpeg",
+                          headers: commonHeaders() + [("x-character-count", String(text.count)), ("history-item-id", "hist\(text.count)")])
     }
 }

@@ -22,7 +22,7 @@ extension ElevenLabsFake {
     }
 
     func transcription(_ r: RecordedRequest) -> Response {
-        func bad(_ s: String) { violation("\(r.path): \(s)") }
+        func bad(_ s: String) { core.violation("\(r.path): \(s)") }
         checkQuery(r, allowed: ["enable_logging": Self.isBool])
         let (parsed, failure) = multipart(r)
         guard let form = parsed else { return failure! }
@@ -65,7 +65,7 @@ extension ElevenLabsFake {
         if let v = form.first("temperature")?.text, !(Double(v).map { (0...2).contains($0) } ?? false) { bad("temperature \"\(v)\" is not in 0…2") }
         if let v = form.first("seed")?.text, !(Int(v).map { (0...2_147_483_647).contains($0) } ?? false) { bad("seed \"\(v)\" is not in 0…2147483647") }
         if let l = form.first("language_code")?.text, !(2...3).contains(l.count) || l != l.lowercased() { bad("language_code \"\(l)\" is not ISO 639-1/3") }
-        if case .malformedJSON = behaviour(r.path) {
+        if case .malformedJSON = core.behaviour(r.path) {
             return .fake(200, contentType: "application/json", Array("{\"language_code\":\"en\",\"text\":\"Hello the".utf8), headers: commonHeaders())
         }
         let duration = Self.uploadSeconds(file.data, rawPCM16k: fileFormat == "pcm_s16le_16")

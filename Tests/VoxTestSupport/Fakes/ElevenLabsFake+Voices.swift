@@ -45,9 +45,9 @@ extension ElevenLabsFake {
     public var allVoices: [FakeVoice] { Self.accountVoices + lock.withLock { clonedVoices } }
 
     func models(_ r: RecordedRequest) -> Response {
-        if !r.body.isEmpty { violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
+        if !r.body.isEmpty { core.violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
         checkQuery(r, allowed: [:])
-        if case .malformedJSON = behaviour(r.path) {
+        if case .malformedJSON = core.behaviour(r.path) {
             return .fake(200, contentType: "application/json", Array("[{\"model_id\":\"eleven_multilingual_v2\",\"name\":".utf8), headers: commonHeaders())
         }
         func lang(_ id: String, _ name: String) -> FakeJSON { .object([("language_id", .string(id)), ("name", .string(name))]) }
@@ -99,9 +99,9 @@ extension ElevenLabsFake {
     }
 
     func voices(_ r: RecordedRequest) -> Response {
-        if !r.body.isEmpty { violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
+        if !r.body.isEmpty { core.violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
         checkQuery(r, allowed: ["show_legacy": Self.isBool])
-        if case .malformedJSON = behaviour(r.path) {
+        if case .malformedJSON = core.behaviour(r.path) {
             return .fake(200, contentType: "application/json", Array("{\"voices\":[{\"voice_id\":\"21m00Tcm4T".utf8), headers: commonHeaders())
         }
         let body = FakeJSON.object([("voices", .array(allVoices.map(Self.voiceJSON)))])
@@ -118,21 +118,21 @@ extension ElevenLabsFake {
     ]
 
     func checkAudioFile(_ part: FakeMultipart.Part, path: String) {
-        guard let name = part.filename, !name.isEmpty else { violation("\(path): \(part.name) part without a filename"); return }
+        guard let name = part.filename, !name.isEmpty else { core.violation("\(path): \(part.name) part without a filename"); return }
         guard let type = part.contentType?.lowercased(), let magic = Self.audioMagic[type] else {
-            violation("\(path): \(part.name) part \"\(name)\" has Content-Type \(part.contentType ?? "none"), not an audio type")
+            core.violation("\(path): \(part.name) part \"\(name)\" has Content-Type \(part.contentType ?? "none"), not an audio type")
             return
         }
-        if part.data.isEmpty { violation("\(path): \(part.name) part \"\(name)\" is empty") }
+        if part.data.isEmpty { core.violation("\(path): \(part.name) part \"\(name)\" is empty") }
         if type == "audio/mp4", !(part.data.count >= 8 && part.data[4..<8].elementsEqual("ftyp".utf8)) {
-            violation("\(path): \(part.name) part \"\(name)\" is audio/mp4 without an ftyp box")
+            core.violation("\(path): \(part.name) part \"\(name)\" is audio/mp4 without an ftyp box")
         } else if !magic.isEmpty, !magic.contains(where: { part.data.starts(with: $0) }) {
-            violation("\(path): \(part.name) part \"\(name)\" is not \(type) (it starts with \(part.data.prefix(4).map { String($0) }))")
+            core.violation("\(path): \(part.name) part \"\(name)\" is not \(type) (it starts with \(part.data.prefix(4).map { String($0) }))")
         }
         let ext = name.split(separator: ".").last.map { $0.lowercased() } ?? ""
         let exts = ["audio/wav": ["wav"], "audio/x-wav": ["wav"], "audio/wave": ["wav"], "audio/mpeg": ["mp3"], "audio/ogg": ["ogg", "opus"],
                     "audio/flac": ["flac"], "audio/webm": ["webm"], "audio/mp4": ["m4a", "mp4"]][type] ?? []
-        if !exts.contains(ext) { violation("\(path): \(part.name) part \"\(name)\" has an extension that does not match \(type)") }
+        if !exts.contains(ext) { core.violation("\(path): \(part.name) part \"\(name)\" has an extension that does not match \(type)") }
     }
 
     func addVoice(_ r: RecordedRequest) -> Response {
@@ -141,34 +141,34 @@ extension ElevenLabsFake {
         checkQuery(r, allowed: [:])
         var seen: Set<String> = []
         for part in form.parts {
-            if !Self.addVoiceFields.contains(part.name) { violation("\(r.path): unknown field \"\(part.name)\"") }
-            if part.name != "files", !seen.insert(part.name).inserted { violation("\(r.path): field \"\(part.name)\" sent twice") }
-            if part.name != "files", part.filename != nil { violation("\(r.path): field \"\(part.name)\" sent as a file") }
+            if !Self.addVoiceFields.contains(part.name) { core.violation("\(r.path): unknown field \"\(part.name)\"") }
+            if part.name != "files", !seen.insert(part.name).inserted { core.violation("\(r.path): field \"\(part.name)\" sent twice") }
+            if part.name != "files", part.filename != nil { core.violation("\(r.path): field \"\(part.name)\" sent as a file") }
         }
         guard let name = form.first("name")?.text, !name.isEmpty else {
-            violation("\(r.path): no name")
+            core.violation("\(r.path): no name")
             return validationError(["body", "name"], "field required", type: "value_error.missing")
         }
         let files = form.all("files")
         guard !files.isEmpty else {
-            violation("\(r.path): no files part")
+            core.violation("\(r.path): no files part")
             return validationError(["body", "files"], "field required", type: "value_error.missing")
         }
         for f in files { checkAudioFile(f, path: r.path) }
-        if let v = form.first("remove_background_noise")?.text, !Self.isBool(v) { violation("\(r.path): remove_background_noise \"\(v)\" is not true/false") }
+        if let v = form.first("remove_background_noise")?.text, !Self.isBool(v) { core.violation("\(r.path): remove_background_noise \"\(v)\" is not true/false") }
         var labels: [(String, String)] = []
         if let text = form.first("labels")?.text {
             // A JSON-encoded string of a string → string map.
             guard let json = FakeJSON.parse(Array(text.utf8)), let keys = json.keys else {
-                violation("\(r.path): labels is not a JSON-encoded object: \(text.prefix(60))")
+                core.violation("\(r.path): labels is not a JSON-encoded object: \(text.prefix(60))")
                 return validationError(["body", "labels"], "labels must be a JSON object", type: "value_error")
             }
             for k in keys {
-                guard let v = json[k]?.string else { violation("\(r.path): label \"\(k)\" is not a string"); continue }
+                guard let v = json[k]?.string else { core.violation("\(r.path): label \"\(k)\" is not a string"); continue }
                 labels.append((k, v))
             }
         }
-        if case .malformedJSON = behaviour(r.path) {
+        if case .malformedJSON = core.behaviour(r.path) {
             return .fake(200, contentType: "application/json", Array("{\"voice_id\":\"IVC".utf8), headers: commonHeaders())
         }
         let voice: FakeVoice = lock.withLock {

@@ -19,28 +19,10 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class ElevenLabsFake: @unchecked Sendable {
-    /// How the fake answers a route.
-    public enum Behaviour: Sendable {
-        /// The documented answer.
-        case normal
-        /// An error in ElevenLabs' shape for that status (`{"detail":
-        /// {"status", "message"}}`, 422 in FastAPI's list shape);
-        /// `retryAfter` (seconds) sets `retry-after`.
-        case status(Int, retryAfter: Int?)
-        /// 401 with `quota_exceeded`: the key is good, the credits ran out.
-        case quotaExceeded
-        /// Holds the response head back, then answers normally.
-        case stallBeforeFirstByte(seconds: Double)
-        /// Speech: sends that many audio chunks, then drops the connection.
-        case resetMidStream(afterChunks: Int)
-        /// A 200 whose JSON is cut short.
-        case malformedJSON
-        /// Speech: a 200 with no audio bytes (what a spent quota has looked like).
-        case emptyAudio
-        /// Speech: `chunks` pieces, `intervalMs` apart (for cancelling mid-stream).
-        case slowStream(chunks: Int, intervalMs: Int)
-    }
+public final class ElevenLabsFake: LoopbackFake {
+    /// How the fake answers a route (the shared behaviours, FakeCore.swift;
+    /// ElevenLabs' own: `.quotaExceeded`).
+    public typealias Behaviour = FakeBehaviour
 
     /// Route names for `script` and `requests(to:)`.
     public static let speechRoute = "/v1/text-to-speech"
@@ -54,19 +36,13 @@ public final class ElevenLabsFake: @unchecked Sendable {
     public static let defaultAPIKey = "sk_0123456789abcdef0123456789abcdef0123456789abcdef"
 
     public let apiKey: String
-    private var server: FakeHTTPServer?
     let lock = NSLock()
-    private var _violations: [String] = []
-    private var _requests: [RecordedRequest] = []
-    private var _cancelledStreams = 0
-    private var behaviours: [String: Behaviour] = [:]
-    private var _transcript = "Hello there. This is the fake transcript."
-    private var _transcriptLanguage = "en"
-    private var _audioEvent: String?
-    private var requestCounter = 0
     var clonedVoices: [FakeVoice] = []
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init(core: FakeCore(route: { ElevenLabsFake.route($0) }))
+    }
 
     /// Starts a fake on 127.0.0.1 with a free port.
     public static func start(apiKey: String = defaultAPIKey) async throws -> ElevenLabsFake {
@@ -77,54 +53,29 @@ public final class ElevenLabsFake: @unchecked Sendable {
         router.post("/v1/voices/add") { request, _ in try await fake.handle(request) { r in fake.addVoice(r) } }
         router.post("/v1/text-to-speech/:voice/stream") { request, _ in try await fake.handle(request) { r in fake.speech(r) } }
         router.post("/v1/speech-to-text") { request, _ in try await fake.handle(request) { r in fake.transcription(r) } }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
-            router.on("**", method: method) { request, _ in
-                let r = try await FakeHTTPServer.record(request)
-                fake.recordRequest(r)
-                fake.violation("unexpected request \(r.method) \(r.path)")
-                // FastAPI's answer for an unknown route.
-                return Response.fake(404, contentType: "application/json", FakeJSON.object([("detail", .string("Not Found"))]).bytes)
-            }
-        }
+        // FastAPI's answer for an unknown route.
+        fake.core.catchAll(router) { _ in Response.fake(404, contentType: "application/json", FakeJSON.object([("detail", .string("Not Found"))]).bytes) }
         fake.server = try await FakeHTTPServer.start(router)
         return fake
     }
 
     /// The API root (what the plugin's base_url takes: paths start with /v1).
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)" }
-
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { root }
 
     // MARK: what tests read and set
 
-    /// Every way a request departed from the API; tests assert it is empty.
-    public var violations: [String] { lock.withLock { _violations } }
-    public var requests: [RecordedRequest] { lock.withLock { _requests } }
     /// Requests to a route (speech: every voice's).
     public func requests(to route: String) -> [RecordedRequest] { requests.filter { Self.route($0.path) == route } }
-    /// Streams whose client went away before the end.
-    public var cancelledStreams: Int { lock.withLock { _cancelledStreams } }
     /// What transcriptions hear.
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var transcriptText: String = "Hello there. This is the fake transcript."
     /// The `language_code` a transcription reports when the request named none.
-    public var transcriptLanguage: String {
-        get { lock.withLock { _transcriptLanguage } }
-        set { lock.withLock { _transcriptLanguage = newValue } }
-    }
+    @FakeSetting public var transcriptLanguage: String = "en"
     /// An audio event (e.g. "(laughter)") heard at the end, unless
     /// `tag_audio_events` is false.
-    public var audioEvent: String? {
-        get { lock.withLock { _audioEvent } }
-        set { lock.withLock { _audioEvent = newValue } }
-    }
+    @FakeSetting public var audioEvent: String? = nil
 
     /// How `route` answers from now on.
-    public func script(_ route: String, _ behaviour: Behaviour) {
-        lock.withLock { behaviours[route] = behaviour }
-    }
+    public func script(_ route: String, _ behaviour: Behaviour) { core.script(route, behaviour) }
 
     // MARK: shared by the endpoints
 
@@ -133,46 +84,32 @@ public final class ElevenLabsFake: @unchecked Sendable {
         path.hasPrefix(speechRoute + "/") ? speechRoute : path
     }
 
-    func behaviour(_ path: String) -> Behaviour { lock.withLock { behaviours[Self.route(path)] ?? .normal } }
-
-    func violation(_ text: String) { lock.withLock { _violations.append(text) } }
-
-    func recordRequest(_ r: RecordedRequest) { lock.withLock { _requests.append(r) } }
-
-    func countCancelled() { lock.withLock { _cancelledStreams += 1 } }
-
     /// Headers ElevenLabs puts on answers (elevenlabs.md "Basics").
     func commonHeaders() -> [(String, String)] {
-        let n = lock.withLock { requestCounter += 1; return requestCounter }
-        return [("request-id", "fakereq\(n)"), ("current-concurrent-requests", "1"), ("maximum-concurrent-requests", "5")]
+        [("request-id", "fakereq\(core.next())"), ("current-concurrent-requests", "1"), ("maximum-concurrent-requests", "5")]
     }
 
     /// Records, checks auth, applies the scripted failures that come before
     /// an answer, then lets the endpoint answer.
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
-        let r = try await FakeHTTPServer.record(request)
-        recordRequest(r)
-        // elevenlabs.md "Basics": `xi-api-key: <key>`. A wrong key is the
-        // caller's mistake, not a protocol one; a missing header, or the key
-        // sent some other way, is.
-        if r.header("authorization") != nil { violation("\(r.path): an Authorization header (ElevenLabs takes xi-api-key)") }
+        try await core.handle(request, check: checkAuth, scriptedError: scriptedError, endpoint)
+    }
+
+    /// elevenlabs.md "Basics": `xi-api-key: <key>`. A wrong key is the
+    /// caller's mistake, not a protocol one; a missing header, or the key
+    /// sent some other way, is. A scripted `.quotaExceeded` answers here too.
+    func checkAuth(_ r: RecordedRequest) -> Response? {
+        if r.header("authorization") != nil { core.violation("\(r.path): an Authorization header (ElevenLabs takes xi-api-key)") }
         guard let key = r.header("xi-api-key"), !key.isEmpty else {
-            violation("\(r.path): no xi-api-key header")
+            core.violation("\(r.path): no xi-api-key header")
             return errorResponse(401, status: "invalid_api_key", "Invalid API key")
         }
         guard key == apiKey else { return errorResponse(401, status: "invalid_api_key", "Invalid API key") }
-        switch behaviour(r.path) {
-        case .status(let code, let retryAfter):
-            return scriptedError(code, retryAfter: retryAfter)
-        case .quotaExceeded:
+        if case .quotaExceeded = core.behaviour(r.path) {
             return errorResponse(401, status: "quota_exceeded",
                                  "This request exceeds your quota of 10000. You have 12 credits remaining, while 842 credits are required for this request.")
-        case .stallBeforeFirstByte(let seconds):
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        default:
-            break
         }
-        return endpoint(r)
+        return nil
     }
 
     /// `{"detail": {"status", "message"}}` (elevenlabs.md "Errors").
@@ -205,24 +142,13 @@ public final class ElevenLabsFake: @unchecked Sendable {
 
     /// The request's JSON object, or a violation and a 422.
     func jsonObject(_ r: RecordedRequest) -> (FakeJSON?, Response?) {
-        if r.header("content-type")?.lowercased().hasPrefix("application/json") != true {
-            violation("\(r.path): Content-Type is \(r.header("content-type") ?? "missing"), not application/json")
-        }
-        guard let json = FakeJSON.parse(r.bytes), json.keys != nil else {
-            violation("\(r.path): body is not a JSON object: \(r.bodyText.prefix(80))")
-            return (nil, validationError(["body"], "value is not a valid dict", type: "type_error.dict"))
-        }
+        guard let json = core.jsonObject(r) else { return (nil, validationError(["body"], "value is not a valid dict", type: "type_error.dict")) }
         return (json, nil)
     }
 
     /// The multipart parts of a request, or a violation and a 422.
     func multipart(_ r: RecordedRequest) -> (FakeMultipart?, Response?) {
-        guard let boundary = FakeMultipart.boundary(ofContentType: r.header("content-type")) else {
-            violation("\(r.path): Content-Type is \(r.header("content-type") ?? "missing"), not multipart/form-data with a boundary")
-            return (nil, validationError(["body"], "expected multipart/form-data", type: "value_error"))
-        }
-        let form = FakeMultipart(body: r.bytes, boundary: boundary)
-        for p in form.problems { violation("\(r.path): multipart: \(p)") }
+        guard let form = core.multipart(r) else { return (nil, validationError(["body"], "expected multipart/form-data", type: "value_error")) }
         return (form, nil)
     }
 
@@ -231,29 +157,10 @@ public final class ElevenLabsFake: @unchecked Sendable {
         for pair in (r.query ?? "").split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
             let name = kv[0], value = kv.count > 1 ? kv[1].removingPercentEncoding ?? kv[1] : ""
-            guard let check = allowed[name] else { violation("\(r.path): unknown query parameter \"\(name)\""); continue }
-            if !check(value) { violation("\(r.path): query \(name)=\(value) is not allowed") }
+            guard let check = allowed[name] else { core.violation("\(r.path): unknown query parameter \"\(name)\""); continue }
+            if !check(value) { core.violation("\(r.path): query \(name)=\(value) is not allowed") }
         }
     }
 
     static func isBool(_ s: String) -> Bool { s == "true" || s == "false" }
-
-    /// A streamed body that counts a client going away (a write failing)
-    /// and can drop the connection on purpose.
-    func stream(_ status: Int, contentType: String, headers: [(String, String)],
-                _ produce: @escaping @Sendable (_ send: @Sendable ([UInt8]) async throws -> Void) async throws -> Void) -> Response {
-        .fakeStream(status, contentType: contentType, headers: commonHeaders() + headers) { send in
-            do {
-                try await produce(send)
-            } catch is DeliberateReset {
-                throw DeliberateReset()
-            } catch {
-                self.countCancelled()
-                throw error
-            }
-        }
-    }
-
-    /// Thrown to drop a connection mid-body (Hummingbird closes it).
-    struct DeliberateReset: Error {}
 }

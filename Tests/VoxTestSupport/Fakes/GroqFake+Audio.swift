@@ -22,12 +22,7 @@ extension GroqFake {
             if form.first("url") == nil { bad("neither a file nor a url part") }
             return errorResponse(400, "either file or url must be provided", type: "invalid_request_error", code: nil)
         }
-        let ext = (file.filename ?? "").split(separator: ".").last.map { String($0).lowercased() } ?? ""
-        if file.filename?.isEmpty != false { bad("file part without a filename") }
-        else if !Self.uploadTypes.contains(ext) { bad("file name \"\(file.filename!)\" has no supported extension \(Self.uploadTypes)") }
-        if file.contentType?.isEmpty != false { bad("file part without a Content-Type") }
-        if file.data.isEmpty { bad("file part is empty") }
-        if ext == "wav", !file.data.starts(with: Array("RIFF".utf8)) { bad("a .wav file that does not start with RIFF") }
+        core.checkUpload(file, path: r.path, types: Self.uploadTypes)
         if file.data.count > 25 * 1024 * 1024 { bad("file over the 25 MB limit") }
         guard let model = form.first("model")?.text, !model.isEmpty else {
             bad("no model part")

@@ -16,19 +16,17 @@ import Hummingbird
 /// … point the plugin's base_url at fake.baseURL …
 /// XCTAssertEqual(fake.violations, [])
 /// ```
-public final class GroqFake: @unchecked Sendable {
+public final class GroqFake: LoopbackFake {
     /// The key the fake accepts unless started with another (Groq keys are gsk_…).
     public static let defaultAPIKey = "gsk_voxdtest0123456789abcdefXYZ"
     static let prefix = "/openai/v1"
 
     public let apiKey: String
-    let core = FakeCore()
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _chatReply = "Hello from the Groq fake."
-    private var _transcript = "Hello there. This is the Groq fake transcript."
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     public static func start(apiKey: String = defaultAPIKey) async throws -> GroqFake {
         let fake = GroqFake(apiKey: apiKey)
@@ -37,38 +35,23 @@ public final class GroqFake: @unchecked Sendable {
         router.post("\(prefix)/chat/completions") { request, _ in try await fake.handle(request) { fake.chat($0) } }
         router.post("\(prefix)/audio/transcriptions") { request, _ in try await fake.handle(request) { fake.transcription($0) } }
         router.post("\(prefix)/audio/speech") { request, _ in try await fake.handle(request) { fake.speech($0) } }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
-            router.on("**", method: method) { request, _ in
-                let r = try await FakeHTTPServer.record(request)
-                fake.core.record(r)
-                fake.core.violation("unexpected request \(r.method) \(r.path)")
-                return fake.errorResponse(404, "Unknown request URL: \(r.method) \(r.path). Please check the URL for typos.", type: "invalid_request_error", code: "unknown_url")
-            }
+        fake.core.catchAll(router) { r in
+            fake.errorResponse(404, "Unknown request URL: \(r.method) \(r.path). Please check the URL for typos.", type: "invalid_request_error", code: "unknown_url")
         }
         fake.server = try await FakeHTTPServer.start(router)
         return fake
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)\(Self.prefix)" }
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { "\(root)\(Self.prefix)" }
 
     // MARK: what tests read and set
 
-    public var violations: [String] { core.violations }
-    public var requests: [RecordedRequest] { core.requests }
     /// Requests to "/chat/completions" (or the full "/openai/v1/…" path).
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == Self.normalise(path) } }
-    public var cancelledStreams: Int { core.cancelledStreams }
     public func script(_ path: String, _ b: FakeBehaviour) { core.script(Self.normalise(path), b) }
 
-    public var chatReply: String {
-        get { lock.withLock { _chatReply } }
-        set { lock.withLock { _chatReply = newValue } }
-    }
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var chatReply: String = "Hello from the Groq fake."
+    @FakeSetting public var transcriptText: String = "Hello there. This is the Groq fake transcript."
 
     static func normalise(_ path: String) -> String { path.hasPrefix(prefix) ? path : prefix + path }
 
@@ -85,8 +68,10 @@ public final class GroqFake: @unchecked Sendable {
     /// Records, checks auth (`Authorization: Bearer gsk_…`), applies
     /// `.status` and `.stallBeforeFirstByte`, then lets the endpoint answer.
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
-        let r = try await FakeHTTPServer.record(request)
-        core.record(r)
+        try await core.handle(request, check: check, scriptedError: scriptedError, endpoint)
+    }
+
+    func check(_ r: RecordedRequest) -> Response? {
         // No endpoint voxd uses takes query parameters.
         if let q = r.query, !q.isEmpty { core.violation("\(r.path): unexpected query \"\(q)\"") }
         guard let auth = r.header("authorization"), auth.hasPrefix("Bearer "), auth.count > 7 else {
@@ -96,15 +81,7 @@ public final class GroqFake: @unchecked Sendable {
         guard String(auth.dropFirst(7)) == apiKey else {
             return errorResponse(401, "Invalid API Key", type: "invalid_request_error", code: "invalid_api_key")
         }
-        switch core.behaviour(r.path) {
-        case .status(let code, let retryAfter):
-            return scriptedError(code, retryAfter: retryAfter)
-        case .stallBeforeFirstByte(let seconds):
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        default:
-            break
-        }
-        return endpoint(r)
+        return nil
     }
 
     /// OpenAI-compatible body (groq.md "Errors"): `{"error":{"message","type","code"}}`.

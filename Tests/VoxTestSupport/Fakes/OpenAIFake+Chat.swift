@@ -34,7 +34,7 @@ extension OpenAIFake {
 
     func checkChat(_ body: FakeJSON, path: String) -> Bool {
         var ok = true
-        func bad(_ s: String) { violation("\(path): \(s)"); ok = false }
+        func bad(_ s: String) { core.violation("\(path): \(s)"); ok = false }
         for key in body.keys ?? [] where !Self.chatFields.contains(key) { bad("unknown field \"\(key)\"") }
         if body["model"]?.string?.isEmpty != false { bad("model must be a non-empty string, got \(body["model"]?.typeName ?? "nothing")") }
         if let messages = body["messages"]?.array, !messages.isEmpty {
@@ -81,7 +81,7 @@ extension OpenAIFake {
         let streaming = body["stream"]?.bool ?? false
         let includeUsage = body["stream_options"]?["include_usage"]?.bool ?? false
         let prompt = Self.promptTokens(messages: body["messages"]?.array ?? [])
-        let behaviour = self.behaviour(r.path)
+        let behaviour = core.behaviour(r.path)
         var calls: [ToolCall] = []
         var words = Self.fragments(of: chatReply)
         switch behaviour {
@@ -92,40 +92,7 @@ extension OpenAIFake {
         guard streaming else { return chatCompletion(model: model, words: words, calls: calls, prompt: prompt, malformed: { if case .malformedJSON = behaviour { return true }; return false }()) }
 
         let frames = chatFrames(model: model, words: words, calls: calls, prompt: prompt, includeUsage: includeUsage)
-        let quirks = sseQuirks
-        return stream(200, contentType: "text/event-stream; charset=utf-8") { send in
-            func frame(_ data: String) async throws {
-                guard quirks else { return try await send(Array("data: \(data)\n\n".utf8)) }
-                // CRLF, a comment, data over two lines, the frame cut in two writes.
-                var text = ": keep-alive\r\n"
-                if data.hasPrefix("{"), data.count > 1 { text += "data: {\r\ndata: \(data.dropFirst())\r\n\r\n" } else { text += "data: \(data)\r\n\r\n" }
-                let bytes = Array(text.utf8)
-                let cut = bytes.count / 2 + 1
-                try await send(Array(bytes[..<cut]))
-                try await Task.sleep(nanoseconds: 2_000_000)
-                try await send(Array(bytes[cut...]))
-            }
-            switch behaviour {
-            case .malformedJSON:
-                try await frame(frames[0])
-                try await frame("{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":")
-                try await frame("[DONE]")
-            case .truncatedSSE(let n):
-                for f in frames.prefix(n) { try await frame(f) }
-            case .resetMidStream(let n):
-                for f in frames.prefix(n) { try await frame(f) }
-                throw DeliberateReset()
-            case .slowStream(_, let interval):
-                for f in frames {
-                    try await frame(f)
-                    try await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000)
-                }
-                try await frame("[DONE]")
-            default:
-                for f in frames { try await frame(f) }
-                try await frame("[DONE]")
-            }
-        }
+        return core.sse(frames, behaviour: behaviour, headers: commonHeaders(), contentType: "text/event-stream; charset=utf-8", quirks: sseQuirks)
     }
 
     /// The chunks of a streamed answer, as openai.md shows them: role chunk,

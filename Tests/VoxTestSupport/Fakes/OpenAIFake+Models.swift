@@ -11,8 +11,8 @@ extension OpenAIFake {
     ]
 
     func models(_ r: RecordedRequest) -> Response {
-        if !r.body.isEmpty { violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
-        if case .malformedJSON = behaviour(r.path) {
+        if !r.body.isEmpty { core.violation("\(r.path): GET with a body (\(r.body.count) bytes)") }
+        if case .malformedJSON = core.behaviour(r.path) {
             return .fake(200, contentType: "application/json", Array("{\"object\":\"list\",\"data\":[{\"id\":".utf8), headers: commonHeaders())
         }
         let data = Self.modelIDs.enumerated().map { i, id in

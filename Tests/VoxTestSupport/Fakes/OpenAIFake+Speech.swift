@@ -41,7 +41,7 @@ extension OpenAIFake {
 
     func checkSpeech(_ body: FakeJSON, path: String) -> Bool {
         var ok = true
-        func bad(_ s: String) { violation("\(path): \(s)"); ok = false }
+        func bad(_ s: String) { core.violation("\(path): \(s)"); ok = false }
         for key in body.keys ?? [] where !Self.speechFields.contains(key) { bad("unknown field \"\(key)\"") }
         let model = body["model"]?.string
         if model?.isEmpty != false { bad("model must be a non-empty string") }
@@ -72,23 +72,7 @@ extension OpenAIFake {
         let format = body["response_format"]?.string ?? "mp3"
         let audio = Self.expectedAudio(format: format, input: body["input"]?.string ?? "")
         let chunkSize = format == "pcm" ? Self.pcmChunkBytes : 1000
-        let chunks = stride(from: 0, to: audio.count, by: chunkSize).map { Array(audio[$0..<min($0 + chunkSize, audio.count)]) }
-        let behaviour = self.behaviour(r.path)
-        return stream(200, contentType: Self.speechFormats[format]!) { send in
-            switch behaviour {
-            case .emptyAudio:
-                return
-            case .resetMidStream(let n):
-                for c in chunks.prefix(n) { try await send(c) }
-                throw DeliberateReset()
-            case .slowStream(let n, let interval):
-                for i in 0..<n {
-                    try await send(chunks.isEmpty ? [0, 0] : chunks[i % chunks.count])
-                    try await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000)
-                }
-            default:
-                for c in chunks { try await send(c) }
-            }
-        }
+        return core.audio(audio, chunkSize: chunkSize, behaviour: core.behaviour(r.path), contentType: Self.speechFormats[format]!,
+                          headers: commonHeaders() + [("cache-control", "no-cache")])
     }
 }

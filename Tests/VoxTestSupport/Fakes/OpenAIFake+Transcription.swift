@@ -15,43 +15,24 @@ extension OpenAIFake {
 
     /// The seconds of a WAV upload (its fmt and data chunks), else 1 s per 32 kB.
     public static func uploadDuration(_ bytes: [UInt8]) -> Double {
-        func u32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
-        if bytes.count >= 44, bytes[0..<4].elementsEqual("RIFF".utf8), bytes[8..<12].elementsEqual("WAVE".utf8) {
-            var i = 12, byteRate = 0
-            while i + 8 <= bytes.count {
-                let size = u32(i + 4)
-                if bytes[i..<(i + 4)].elementsEqual("fmt ".utf8), i + 20 <= bytes.count { byteRate = u32(i + 16) }
-                if bytes[i..<(i + 4)].elementsEqual("data".utf8), byteRate > 0 { return Double(min(size, bytes.count - i - 8)) / Double(byteRate) }
-                i += 8 + size + (size & 1)
-            }
+        if bytes.count >= 44, bytes[0..<4].elementsEqual("RIFF".utf8), bytes[8..<12].elementsEqual("WAVE".utf8),
+           let seconds = FakeContent.riffDataSeconds(bytes) {
+            return seconds
         }
         return max(0.1, Double(bytes.count) / 32_000)
     }
 
     func transcription(_ r: RecordedRequest) -> Response {
-        func bad(_ s: String) { violation("\(r.path): \(s)") }
-        guard let boundary = FakeMultipart.boundary(ofContentType: r.header("content-type")) else {
-            bad("Content-Type is \(r.header("content-type") ?? "missing"), not multipart/form-data with a boundary")
+        func bad(_ s: String) { core.violation("\(r.path): \(s)") }
+        guard let form = core.multipart(r) else {
             return errorResponse(400, "Expected multipart/form-data.", type: "invalid_request_error", code: nil)
         }
-        let form = FakeMultipart(body: r.bytes, boundary: boundary)
-        for p in form.problems { bad("multipart: \(p)") }
-        var seen: Set<String> = []
-        for part in form.parts {
-            if !Self.transcriptionFields.contains(part.name) { bad("unknown field \"\(part.name)\"") }
-            if !part.name.hasSuffix("[]"), !seen.insert(part.name).inserted { bad("field \"\(part.name)\" sent twice") }
-            if part.name != "file", part.filename != nil { bad("field \"\(part.name)\" sent as a file") }
-        }
+        core.checkParts(form, path: r.path, allowed: Self.transcriptionFields, files: ["file"])
         guard let file = form.first("file") else {
             bad("no file part")
             return errorResponse(400, "You must provide a file.", type: "invalid_request_error", code: nil, param: "file")
         }
-        let ext = (file.filename ?? "").split(separator: ".").last.map { String($0).lowercased() } ?? ""
-        if file.filename?.isEmpty != false { bad("file part without a filename") }
-        else if !Self.uploadTypes.contains(ext) { bad("file name \"\(file.filename!)\" has no supported extension \(Self.uploadTypes)") }
-        if file.contentType?.isEmpty != false { bad("file part without a Content-Type") }
-        if file.data.isEmpty { bad("file part is empty") }
-        if ext == "wav", !file.data.starts(with: Array("RIFF".utf8)) { bad("a .wav file that does not start with RIFF") }
+        core.checkUpload(file, path: r.path, types: Self.uploadTypes)
         guard let model = form.first("model")?.text, !model.isEmpty else {
             bad("no model part")
             return errorResponse(400, "You must provide a model parameter.", type: "invalid_request_error", code: nil, param: "model")
@@ -71,7 +52,7 @@ extension OpenAIFake {
         if !granularities.isEmpty, format != "verbose_json" { bad("timestamp_granularities[] needs response_format verbose_json") }
         if let t = form.first("temperature"), !(0...1).contains(Double(t.text) ?? -1) { bad("temperature \"\(t.text)\" is not a number in 0…1") }
         if let l = form.first("language")?.text, !(2...3).contains(l.count) || l != l.lowercased() { bad("language \"\(l)\" is not ISO-639-1") }
-        if case .malformedJSON = behaviour(r.path) {
+        if case .malformedJSON = core.behaviour(r.path) {
             return .fake(200, contentType: "application/json", Array("{\"text\": \"Hello the".utf8), headers: commonHeaders())
         }
         return transcriptionAnswer(format: format, model: model, duration: Self.uploadDuration(file.data),

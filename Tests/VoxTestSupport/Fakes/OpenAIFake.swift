@@ -16,57 +16,20 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class OpenAIFake: @unchecked Sendable {
-    /// How the fake answers a path.
-    public enum Behaviour: Sendable {
-        /// The documented answer.
-        case normal
-        /// An error in OpenAI's shape; `retryAfter` (seconds) also sets
-        /// `retry-after` and `retry-after-ms`.
-        case status(Int, retryAfter: Int?)
-        /// Holds the response head back, then answers normally.
-        case stallBeforeFirstByte(seconds: Double)
-        /// Sends that many chunks (SSE frames or audio chunks), then drops
-        /// the connection without ending the body.
-        case resetMidStream(afterChunks: Int)
-        /// Chat: ends the SSE body cleanly after that many frames, without
-        /// `data: [DONE]`.
-        case truncatedSSE(afterChunks: Int)
-        /// Chat: a frame whose JSON is cut; others: a 200 with broken JSON.
-        case malformedJSON
-        /// Speech: a 200 with no audio bytes.
-        case emptyAudio
-        /// Chat: the answer is these tool calls, streamed as fragments.
-        case toolCalls([ToolCall])
-        /// Chat and speech: `chunks` pieces, `intervalMs` apart (for cancelling mid-stream).
-        case slowStream(chunks: Int, intervalMs: Int)
-
-        /// Chat: one tool call.
-        public static func toolCall(name: String, arguments: String) -> Behaviour { .toolCalls([ToolCall(name: name, arguments: arguments)]) }
-    }
-
-    public struct ToolCall: Sendable {
-        public var name: String
-        public var arguments: String
-        public init(name: String, arguments: String) { self.name = name; self.arguments = arguments }
-    }
+public final class OpenAIFake: LoopbackFake {
+    /// How the fake answers a path (the shared behaviours, FakeCore.swift).
+    public typealias Behaviour = FakeBehaviour
+    public typealias ToolCall = FakeToolCall
 
     /// The key the fake accepts unless started with another.
     public static let defaultAPIKey = "sk-voxdtest-0123456789abcdef"
 
     public let apiKey: String
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _violations: [String] = []
-    private var _requests: [RecordedRequest] = []
-    private var _cancelledStreams = 0
-    private var behaviours: [String: Behaviour] = [:]
-    private var _chatReply = "Hello from the fake."
-    private var _transcript = "Hello there. This is the fake transcript."
-    private var _sseQuirks = false
-    private var requestCounter = 0
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     /// Starts a fake on 127.0.0.1 with a free port.
     public static func start(apiKey: String = defaultAPIKey) async throws -> OpenAIFake {
@@ -76,83 +39,51 @@ public final class OpenAIFake: @unchecked Sendable {
         router.post("/v1/chat/completions") { request, _ in try await fake.handle(request) { r in fake.chat(r) } }
         router.post("/v1/audio/speech") { request, _ in try await fake.handle(request) { r in fake.speech(r) } }
         router.post("/v1/audio/transcriptions") { request, _ in try await fake.handle(request) { r in fake.transcription(r) } }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
-            router.on("**", method: method) { request, _ in
-                let r = try await FakeHTTPServer.record(request)
-                fake.recordRequest(r)
-                fake.violation("unexpected request \(r.method) \(r.path)")
-                return fake.errorResponse(404, "Invalid URL (\(r.method) \(r.path))", type: "invalid_request_error", code: nil)
-            }
-        }
+        fake.core.catchAll(router) { r in fake.errorResponse(404, "Invalid URL (\(r.method) \(r.path))", type: "invalid_request_error", code: nil) }
         fake.server = try await FakeHTTPServer.start(router)
         return fake
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)/v1" }
-
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { "\(root)/v1" }
 
     // MARK: what tests read and set
 
-    /// Every way a request departed from the API; tests assert it is empty.
-    public var violations: [String] { lock.withLock { _violations } }
-    public var requests: [RecordedRequest] { lock.withLock { _requests } }
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == Self.normalise(path) } }
-    /// Streams whose client went away before the end.
-    public var cancelledStreams: Int { lock.withLock { _cancelledStreams } }
     /// Chat's answer, streamed in word-sized fragments.
-    public var chatReply: String {
-        get { lock.withLock { _chatReply } }
-        set { lock.withLock { _chatReply = newValue } }
-    }
+    @FakeSetting public var chatReply: String = "Hello from the fake."
     /// What transcriptions return.
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var transcriptText: String = "Hello there. This is the fake transcript."
     /// SSE as a parser must still read it: CRLF line ends, comment lines,
     /// data split over several `data:` lines, frames cut across writes.
-    public var sseQuirks: Bool {
-        get { lock.withLock { _sseQuirks } }
-        set { lock.withLock { _sseQuirks = newValue } }
-    }
+    @FakeSetting public var sseQuirks: Bool = false
 
     /// How `path` ("/v1/chat/completions" or "/chat/completions") answers from now on.
-    public func script(_ path: String, _ behaviour: Behaviour) {
-        lock.withLock { behaviours[Self.normalise(path)] = behaviour }
-    }
+    public func script(_ path: String, _ behaviour: Behaviour) { core.script(Self.normalise(path), behaviour) }
 
     // MARK: shared by the endpoints
 
     static func normalise(_ path: String) -> String { path.hasPrefix("/v1/") ? path : "/v1" + (path.hasPrefix("/") ? path : "/" + path) }
 
-    func behaviour(_ path: String) -> Behaviour { lock.withLock { behaviours[path] ?? .normal } }
-
-    func violation(_ text: String) { lock.withLock { _violations.append(text) } }
-
-    func recordRequest(_ r: RecordedRequest) { lock.withLock { _requests.append(r) } }
-
-    func countCancelled() { lock.withLock { _cancelledStreams += 1 } }
-
     /// Headers OpenAI puts on every answer (openai.md "Basics").
     func commonHeaders() -> [(String, String)] {
-        let n = lock.withLock { requestCounter += 1; return requestCounter }
-        return [("x-request-id", "req_fake\(n)"), ("openai-version", "2020-10-01"), ("openai-processing-ms", "3")]
+        [("x-request-id", "req_fake\(core.next())"), ("openai-version", "2020-10-01"), ("openai-processing-ms", "3")]
     }
 
     /// Records, checks auth, applies `.status` and `.stallBeforeFirstByte`,
     /// then lets the endpoint answer.
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
-        let r = try await FakeHTTPServer.record(request)
-        recordRequest(r)
-        // openai.md "auth": Authorization: Bearer <key>. A wrong key is the
-        // caller's mistake, not a protocol one; a missing or odd header is.
+        try await core.handle(request, check: checkAuth, scriptedError: scriptedError, endpoint)
+    }
+
+    /// openai.md "auth": Authorization: Bearer <key>. A wrong key is the
+    /// caller's mistake, not a protocol one; a missing or odd header is.
+    func checkAuth(_ r: RecordedRequest) -> Response? {
         guard let auth = r.header("authorization") else {
-            violation("\(r.path): no Authorization header")
+            core.violation("\(r.path): no Authorization header")
             return errorResponse(401, "You didn't provide an API key.", type: "invalid_request_error", code: nil)
         }
         guard auth.hasPrefix("Bearer "), auth.count > 7 else {
-            violation("\(r.path): Authorization is not \"Bearer <key>\": \(auth.prefix(12))…")
+            core.violation("\(r.path): Authorization is not \"Bearer <key>\": \(auth.prefix(12))…")
             return errorResponse(401, "You didn't provide an API key.", type: "invalid_request_error", code: nil)
         }
         let key = String(auth.dropFirst(7))
@@ -163,17 +94,9 @@ public final class OpenAIFake: @unchecked Sendable {
                                  type: "invalid_request_error", code: "invalid_api_key")
         }
         for (name, value) in r.headers where name.hasPrefix("openai-") && value.isEmpty {
-            violation("\(r.path): empty \(name) header")
+            core.violation("\(r.path): empty \(name) header")
         }
-        switch behaviour(r.path) {
-        case .status(let code, let retryAfter):
-            return scriptedError(code, retryAfter: retryAfter)
-        case .stallBeforeFirstByte(let seconds):
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        default:
-            break
-        }
-        return endpoint(r)
+        return nil
     }
 
     /// `{"error": {"message", "type", "param", "code"}}` (openai.md "Error body").
@@ -203,32 +126,9 @@ public final class OpenAIFake: @unchecked Sendable {
 
     /// The request's JSON object, or a violation and a 400.
     func jsonObject(_ r: RecordedRequest) -> (FakeJSON?, Response?) {
-        if r.header("content-type")?.lowercased().hasPrefix("application/json") != true {
-            violation("\(r.path): Content-Type is \(r.header("content-type") ?? "missing"), not application/json")
-        }
-        guard let json = FakeJSON.parse(r.bytes), json.keys != nil else {
-            violation("\(r.path): body is not a JSON object: \(r.bodyText.prefix(80))")
+        guard let json = core.jsonObject(r) else {
             return (nil, errorResponse(400, "We could not parse the JSON body of your request.", type: "invalid_request_error", code: nil))
         }
         return (json, nil)
     }
-
-    /// A streamed body that counts a client going away (a write failing)
-    /// and can drop the connection on purpose.
-    func stream(_ status: Int, contentType: String,
-                _ produce: @escaping @Sendable (_ send: @Sendable ([UInt8]) async throws -> Void) async throws -> Void) -> Response {
-        .fakeStream(status, contentType: contentType, headers: commonHeaders() + [("cache-control", "no-cache")]) { send in
-            do {
-                try await produce(send)
-            } catch is DeliberateReset {
-                throw DeliberateReset()
-            } catch {
-                self.countCancelled()
-                throw error
-            }
-        }
-    }
-
-    /// Thrown to drop a connection mid-body (Hummingbird closes it).
-    struct DeliberateReset: Error {}
 }

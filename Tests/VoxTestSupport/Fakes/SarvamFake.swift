@@ -10,18 +10,16 @@ import Hummingbird
 /// Sarvam publishes no OpenAPI file (sarvam.md "Sources"); the field lists
 /// checked here are sarvam.md's tables (from `sarvamai` SDK 0.1.39) and
 /// the speaker catalog specs/sarvam/tts-speakers.json.
-public final class SarvamFake: @unchecked Sendable {
+public final class SarvamFake: LoopbackFake {
     /// The key the fake accepts unless started with another.
     public static let defaultAPIKey = "sk_voxdtest_0123456789abcdef"
 
     public let apiKey: String
-    let core = FakeCore()
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _chatReply = "नमस्ते from the Sarvam fake."
-    private var _transcript = "नमस्ते दुनिया। यह नकली प्रतिलेख है।"
 
-    init(apiKey: String) { self.apiKey = apiKey }
+    init(apiKey: String) {
+        self.apiKey = apiKey
+        super.init()
+    }
 
     public static func start(apiKey: String = defaultAPIKey) async throws -> SarvamFake {
         let fake = SarvamFake(apiKey: apiKey)
@@ -31,37 +29,20 @@ public final class SarvamFake: @unchecked Sendable {
         router.post("/v1/chat/completions") { request, _ in try await fake.handle(request) { fake.chat($0) } }
         router.post("/v2/chat/completions") { request, _ in try await fake.handle(request) { fake.chat($0) } }
         router.get("/v2/models") { request, _ in try await fake.handle(request) { fake.models($0) } }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
-            router.on("**", method: method) { request, _ in
-                let r = try await FakeHTTPServer.record(request)
-                fake.core.record(r)
-                fake.core.violation("unexpected request \(r.method) \(r.path)")
-                return fake.errorResponse(404, "Not Found", code: "not_found_error")
-            }
-        }
+        fake.core.catchAll(router) { _ in fake.errorResponse(404, "Not Found", code: "not_found_error") }
         fake.server = try await FakeHTTPServer.start(router)
         return fake
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(server?.port ?? 0)" }
-    public func stop() async { await server?.stop() }
+    public var baseURL: String { root }
 
     // MARK: what tests read and set
 
-    public var violations: [String] { core.violations }
-    public var requests: [RecordedRequest] { core.requests }
     public func requests(to path: String) -> [RecordedRequest] { requests.filter { $0.path == path } }
-    public var cancelledStreams: Int { core.cancelledStreams }
     public func script(_ path: String, _ b: FakeBehaviour) { core.script(path, b) }
 
-    public var chatReply: String {
-        get { lock.withLock { _chatReply } }
-        set { lock.withLock { _chatReply = newValue } }
-    }
-    public var transcriptText: String {
-        get { lock.withLock { _transcript } }
-        set { lock.withLock { _transcript = newValue } }
-    }
+    @FakeSetting public var chatReply: String = "नमस्ते from the Sarvam fake."
+    @FakeSetting public var transcriptText: String = "नमस्ते दुनिया। यह नकली प्रतिलेख है।"
 
     // MARK: shared by the endpoints
 
@@ -70,8 +51,10 @@ public final class SarvamFake: @unchecked Sendable {
     /// Records, checks auth (`api-subscription-key`, sarvam.md "Basics"),
     /// applies `.status` and `.stallBeforeFirstByte`, then lets the endpoint answer.
     func handle(_ request: Request, _ endpoint: @Sendable (RecordedRequest) -> Response) async throws -> Response {
-        let r = try await FakeHTTPServer.record(request)
-        core.record(r)
+        try await core.handle(request, check: check, scriptedError: scriptedError, endpoint)
+    }
+
+    func check(_ r: RecordedRequest) -> Response? {
         // No endpoint voxd uses takes query parameters.
         if let q = r.query, !q.isEmpty { core.violation("\(r.path): unexpected query \"\(q)\"") }
         if r.header("authorization") != nil { core.violation("\(r.path): an Authorization header (Sarvam authenticates with api-subscription-key)") }
@@ -83,15 +66,7 @@ public final class SarvamFake: @unchecked Sendable {
         guard key == apiKey else {
             return errorResponse(403, "Invalid API key provided. Please check your api-subscription-key.", code: "invalid_api_key_error")
         }
-        switch core.behaviour(r.path) {
-        case .status(let code, let retryAfter):
-            return scriptedError(code, retryAfter: retryAfter)
-        case .stallBeforeFirstByte(let seconds):
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        default:
-            break
-        }
-        return endpoint(r)
+        return nil
     }
 
     /// sarvam.md "Errors": `{"error":{"message","code","request_id"}}`.

@@ -16,7 +16,7 @@ import NIOCore
 ///
 /// It hears one word of `script` per `secondsPerWord` of audio; each
 /// `wordsPerSegment` words, or a flush, become one `data` frame.
-public final class SarvamStreamFake: @unchecked Sendable {
+public final class SarvamStreamFake: WebSocketFake, @unchecked Sendable {
     public enum Fault: Sendable {
         case refuse(Int)
         /// An `error` frame after the first audio frame.
@@ -37,60 +37,35 @@ public final class SarvamStreamFake: @unchecked Sendable {
     public var script = ["namaste", "duniya", "yeh", "sarvam", "ka", "nakli", "server", "hai"]
     public var secondsPerWord = 0.25
     public var wordsPerSegment = 4
-    private var server: FakeHTTPServer?
-    private let lock = NSLock()
-    private var _violations: [String] = []
-    private var _sessions = 0
-    private var _disconnects = 0
-    private var _flushes = 0
-    private var _queries: [[String: String]] = []
-    private var fault: Fault?
+    public let core = FakeWebSocketCore<Fault>()
 
     init(apiKey: String) { self.apiKey = apiKey }
 
     public static func start(apiKey: String) async throws -> SarvamStreamFake {
         let fake = SarvamStreamFake(apiKey: apiKey)
-        let router = Router(context: BasicWebSocketRequestContext.self)
-        router.middlewares.add(Handshake(fake: fake))
-        router.ws("/speech-to-text/ws") { inbound, outbound, context in
-            try await fake.session(query: context.request.uri.queryParameters, inbound: inbound, outbound: outbound)
+        try await fake.core.start(path: "/speech-to-text/ws", handshake: { fake.handshake($0) }) { query, inbound, outbound in
+            try await fake.session(query: query, inbound: inbound, outbound: outbound)
         }
-        fake.server = try await FakeHTTPServer.start(webSocket: router)
         return fake
     }
 
-    public func stop() async { await server?.stop() }
-    public var baseURL: String { "ws://127.0.0.1:\(server?.port ?? 0)" }
-    public func inject(_ f: Fault?) { lock.withLock { fault = f } }
-    public var violations: [String] { lock.withLock { _violations } }
-    public var sessions: Int { lock.withLock { _sessions } }
-    public var disconnects: Int { lock.withLock { _disconnects } }
-    public var flushes: Int { lock.withLock { _flushes } }
-    public var queries: [[String: String]] { lock.withLock { _queries } }
-    func violation(_ s: String) { lock.withLock { _violations.append(s) } }
+    public var flushes: Int { core.counter("flush") }
 
-    struct Handshake: RouterMiddleware {
-        let fake: SarvamStreamFake
-        func handle(_ request: Request, context: BasicWebSocketRequestContext, next: (Request, BasicWebSocketRequestContext) async throws -> Response) async throws -> Response {
-            func refuse(_ status: Int, _ code: String, _ message: String) -> Response {
-                let body = #"{"error":{"message":"\#(message)","code":"\#(code)","request_id":"fake"}}"#
-                return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
-            }
-            guard request.headers[HTTPField.Name("api-subscription-key")!] == fake.apiKey else {
-                return refuse(403, "invalid_api_key_error", "Invalid API key")
-            }
-            if case .refuse(let status)? = fake.lock.withLock({ fake.fault }) {
-                return refuse(status, status == 429 ? "rate_limit_exceeded_error" : "internal_server_error", "refused by the fake")
-            }
-            return try await next(request, context)
+    /// `api-subscription-key` before the upgrade: 403 otherwise, as Sarvam answers a bad key.
+    func handshake(_ request: Request) -> Response? {
+        func refuse(_ status: Int, _ code: String, _ message: String) -> Response {
+            FakeWebSocketCore<Fault>.refusal(status, body: #"{"error":{"message":"\#(message)","code":"\#(code)","request_id":"fake"}}"#)
         }
+        guard request.headers[HTTPField.Name("api-subscription-key")!] == apiKey else {
+            return refuse(403, "invalid_api_key_error", "Invalid API key")
+        }
+        if case .refuse(let status)? = core.fault {
+            return refuse(status, status == 429 ? "rate_limit_exceeded_error" : "internal_server_error", "refused by the fake")
+        }
+        return nil
     }
 
-    private func session(query: Parameters, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        var q: [String: String] = [:]
-        for (k, v) in query { q[String(k)] = String(v) }
-        lock.withLock { _sessions += 1; _queries.append(q) }
-        defer { lock.withLock { _disconnects += 1 } }
+    private func session(query q: [String: String], inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         for key in q.keys where !Self.queryKeys.contains(key) { violation("stt ws: unknown query parameter \(key)\(key == "language_code" ? " (Sarvam's is language-code, with a hyphen)" : "")") }
         if let m = q["model"], !Self.models.contains(m) { violation("stt ws: model \(m)") }
         if let m = q["mode"], !Self.modes.contains(m) { violation("stt ws: mode \(m)") }
@@ -101,7 +76,7 @@ public final class SarvamStreamFake: @unchecked Sendable {
         let rate = q["sample_rate"].flatMap(Int.init) ?? 16000
         let language = q["language-code"] ?? "unknown"
         let vad = q["vad_signals"] == "true"
-        let fault = lock.withLock { self.fault }
+        let fault = core.fault
         let bytesPerWord = Int(Double(rate * 2) * secondsPerWord)
         var received = 0, heard = 0, sent = 0, frames = 0
         var speaking = false
@@ -141,7 +116,7 @@ public final class SarvamStreamFake: @unchecked Sendable {
                     if heard - sent >= wordsPerSegment { try await segment() }
                 }
             } else if v["type"]?.string == "flush" {
-                lock.withLock { _flushes += 1 }
+                core.count("flush")
                 try await segment()
             } else if v["type"]?.string == "config" {
                 continue

@@ -1,0 +1,190 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import VoxTestSupport
+
+/// voxd against the LiteLLM proxy (PyPI `litellm[proxy]`), both in front of
+/// the same loopback OpenAI fake, with the fake called directly as the
+/// baseline; same process, same client, targets in rotating order:
+/// - non-streaming chat at concurrency 1, 8, 32: throughput and the latency
+///   each gateway adds at p50/p99 (targets: voxd's added p99 ≤ 1/20 of
+///   LiteLLM's, its throughput ≥ 10× LiteLLM's);
+/// - streamed chat time to the first content frame;
+/// - /v1/audio/speech bytes/s.
+/// LiteLLM runs as configured for production use: one uvicorn worker,
+/// logging and telemetry off. Skipped (with a line saying so) when the
+/// `litellm` command is not installed.
+enum GatewayBench {
+    struct Target {
+        var name: String
+        var chatURL: String
+        var speechURL: String
+        var model: String
+        var ttsModel: String
+    }
+
+    static func run() async throws {
+        Bench.line("== gateway: direct vs voxd vs LiteLLM proxy, same loopback OpenAI fake (targets: voxd added p99 <= 1/20 of LiteLLM's, throughput >= 10x)")
+        guard let litellm = which("litellm") else {
+            Bench.line("litellm is not installed (make bench-deps, or python3 -m pip install -r bench/requirements.txt): skipped")
+            return
+        }
+        let fake = try await OpenAIFake.start()
+        let voxd = try await ProviderBench.startDaemon(fake: fake)
+        let port = try freePort()
+        let dir = Bench.tempDir("litellm")
+        let cfg = "\(dir)/config.yaml"
+        try """
+        model_list:
+          - model_name: gpt-4o-mini
+            litellm_params: {model: openai/gpt-4o-mini, api_base: "\(fake.baseURL)", api_key: "\(OpenAIFake.defaultAPIKey)"}
+          - model_name: gpt-4o-mini-tts
+            litellm_params: {model: openai/gpt-4o-mini-tts, api_base: "\(fake.baseURL)", api_key: "\(OpenAIFake.defaultAPIKey)"}
+        litellm_settings: {turn_off_message_logging: true, telemetry: false, drop_params: true}
+        general_settings: {disable_spend_logs: true}
+        """.write(toFile: cfg, atomically: true, encoding: .utf8)
+        let proc = Process()
+        proc.executableURL = URL(fileURLWithPath: litellm)
+        proc.arguments = ["--config", cfg, "--host", "127.0.0.1", "--port", String(port), "--num_workers", "1"]
+        var env = ProcessInfo.processInfo.environment
+        env["LITELLM_LOG"] = "ERROR"
+        env["LITELLM_TELEMETRY"] = "False"
+        // Offline: the bundled cost map, not a download at start-up.
+        env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+        // LiteLLM refuses to start without one; clients send it as their bearer key
+        // (the same header every target gets from ProviderBench.request).
+        env["LITELLM_MASTER_KEY"] = OpenAIFake.defaultAPIKey
+        proc.environment = env
+        FileManager.default.createFile(atPath: "\(dir)/litellm.log", contents: nil)
+        let log = FileHandle(forWritingAtPath: "\(dir)/litellm.log")
+        proc.standardOutput = log
+        proc.standardError = log
+        try proc.run()
+        defer { proc.terminate(); proc.waitUntilExit() }
+
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+        defer { try? client.syncShutdown() }
+        let lite = "http://127.0.0.1:\(port)"
+        var up = false
+        for _ in 0..<600 { // LiteLLM imports a lot: up to 60 s
+            if let r = try? await client.execute(HTTPClientRequest(url: "\(lite)/health/liveliness"), timeout: .seconds(2)), r.status == .ok { up = true; break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        guard up else {
+            Bench.line("LiteLLM did not come up in 60 s; its log: \(dir)/litellm.log")
+            await voxd.stop(); await fake.stop()
+            return
+        }
+
+        let targets = [
+            Target(name: "direct", chatURL: "\(fake.baseURL)/chat/completions", speechURL: "\(fake.baseURL)/audio/speech", model: "gpt-4o-mini", ttsModel: "gpt-4o-mini-tts"),
+            Target(name: "voxd", chatURL: voxd.url("/v1/chat/completions"), speechURL: voxd.url("/v1/audio/speech"), model: "openai/gpt-4o-mini", ttsModel: "openai/gpt-4o-mini-tts"),
+            Target(name: "litellm", chatURL: "\(lite)/v1/chat/completions", speechURL: "\(lite)/v1/audio/speech", model: "gpt-4o-mini", ttsModel: "gpt-4o-mini-tts"),
+        ]
+        // Warm up every path (connections, LiteLLM's first-call imports).
+        for t in targets { for _ in 0..<5 { _ = try await chatOnce(client, t) } }
+
+        for concurrency in [1, 8, 32] {
+            var stats: [String: (rps: Double, p50: Double, p99: Double)] = [:]
+            for t in rotate(targets, concurrency) {
+                stats[t.name] = try await load(client, t, concurrency: concurrency, requests: concurrency == 1 ? 300 : 60 * concurrency, seconds: 15)
+            }
+            let d = stats["direct"]!, v = stats["voxd"]!, l = stats["litellm"]!
+            Bench.line(String(format: "chat c=%d: req/s direct %.0f, voxd %.0f, litellm %.0f (voxd %.1fx litellm); p50 ms %.2f / %.2f / %.2f; p99 ms %.2f / %.2f / %.2f",
+                              concurrency, d.rps, v.rps, l.rps, v.rps / l.rps, d.p50 * 1e3, v.p50 * 1e3, l.p50 * 1e3, d.p99 * 1e3, v.p99 * 1e3, l.p99 * 1e3))
+            let vAdd99 = max(0, v.p99 - d.p99), lAdd99 = max(0, l.p99 - d.p99)
+            Bench.line(String(format: "  added by the gateway: voxd p50 %.2f ms p99 %.2f ms; litellm p50 %.2f ms p99 %.2f ms; voxd's added p99 = 1/%.0f of litellm's",
+                              (v.p50 - d.p50) * 1e3, vAdd99 * 1e3, (l.p50 - d.p50) * 1e3, lAdd99 * 1e3, lAdd99 / max(vAdd99, 1e-6)))
+        }
+
+        fake.chatReply = "word0 word1 word2 word3 word4" // ProviderBench.chat times the first "word"
+        var ttfb: [String: [Double]] = [:]
+        for round in 0..<30 {
+            for t in rotate(targets, round) {
+                let (first, _, _) = try await ProviderBench.chat(client, url: t.chatURL, body: #"{"model":"\#(t.model)","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
+                if round > 2 { ttfb[t.name, default: []].append(first) }
+            }
+        }
+        Bench.line(String(format: "streamed chat TTFB median: direct %.2f ms, voxd %.2f ms, litellm %.2f ms",
+                          ProviderBench.median(ttfb["direct"]!) * 1e3, ProviderBench.median(ttfb["voxd"]!) * 1e3, ProviderBench.median(ttfb["litellm"]!) * 1e3))
+
+        let input = String(repeating: "a", count: 4000)
+        var rates: [String: [Double]] = [:]
+        for round in 0..<5 {
+            for t in rotate(targets, round) {
+                let body = #"{"model":"\#(t.ttsModel)","voice":"alloy","response_format":"pcm","input":"\#(input)"}"#
+                let (bytes, seconds) = try await ProviderBench.download(client, url: t.speechURL, body: body)
+                if round > 0, bytes > 1_000_000 { rates[t.name, default: []].append(Double(bytes) / seconds) }
+            }
+        }
+        func mbps(_ n: String) -> Double { rates[n].map { ProviderBench.median($0) / 1e6 } ?? 0 }
+        Bench.line(String(format: "speech bytes/s: direct %.1f MB/s, voxd %.1f MB/s, litellm %.1f MB/s", mbps("direct"), mbps("voxd"), mbps("litellm")))
+
+        await voxd.stop()
+        await fake.stop()
+    }
+
+    static func rotate(_ ts: [Target], _ k: Int) -> [Target] {
+        let s = k % ts.count
+        return Array(ts[s...] + ts[..<s])
+    }
+
+    static func chatOnce(_ client: HTTPClient, _ t: Target) async throws -> Double {
+        let started = Bench.now()
+        let r = try await client.execute(ProviderBench.request(t.chatURL, #"{"model":"\#(t.model)","messages":[{"role":"user","content":"hi"}]}"#), timeout: .seconds(30))
+        guard r.status == .ok else { throw BenchError("\(t.name): HTTP \(r.status.code)") }
+        _ = try await r.body.collect(upTo: 1 << 20)
+        return Double(Bench.now() - started) / 1e9
+    }
+
+    /// `requests` non-streaming chats over `concurrency` workers, stopping
+    /// early after `seconds`: requests per second, p50, p99 latency.
+    static func load(_ client: HTTPClient, _ t: Target, concurrency: Int, requests: Int, seconds: Double) async throws -> (rps: Double, p50: Double, p99: Double) {
+        let started = Bench.now()
+        let deadline = started + UInt64(seconds * 1e9)
+        let perWorker = max(1, requests / concurrency)
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var out: [Double] = []
+                    for _ in 0..<perWorker where Bench.now() < deadline { out.append(try await chatOnce(client, t)) }
+                    return out
+                }
+            }
+            var all: [Double] = []
+            for try await l in group { all += l }
+            return all.sorted()
+        }
+        let wall = Double(Bench.now() - started) / 1e9
+        return (Double(latencies.count) / wall, Bench.percentile(latencies, 0.5), Bench.percentile(latencies, 0.99))
+    }
+
+    static func which(_ name: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let p = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw BenchError("no free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ s: String) { description = s }
+}
