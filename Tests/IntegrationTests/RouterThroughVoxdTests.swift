@@ -382,10 +382,7 @@ final class RouterThroughVoxdTests: XCTestCase {
         targets = ["openai/whisper-1", "groq/whisper-large-v3-turbo"]
         """)
         openai.script("/v1/audio/transcriptions", .status(500, retryAfter: nil))
-        let rate = 16000
-        let pcm = FakeContentForTests.tone(seconds: 0.5, rate: rate)
-        let file = TestPaths.tempDir("wav") + "/speech.wav"
-        FileManager.default.createFile(atPath: file, contents: Data(OpenAIFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm))
+        let file = wavFile()
         let r = try runProcess("/usr/bin/curl", ["-s", "--unix-socket", d.socket, "-D", "-", "-F", "file=@\(file)", "-F", "model=hear",
                                                  "-F", "response_format=text", "http://voxd/v1/audio/transcriptions"])
         XCTAssertTrue(r.stdout.hasPrefix("HTTP/1.1 200"), r.stdout)
