@@ -4,7 +4,7 @@ import Foundation
 // voxctl: the command-line client of voxd. It speaks HTTP/1.1 over voxd's unix socket.
 //
 // Files: VoxCtl.swift (root command, global options), Commands.swift (query and admin
-// subcommands), Speak.swift, CheckConfig.swift, DaemonClient.swift (the socket client),
+// subcommands), Speak.swift, Route.swift (route explain), CheckConfig.swift, DaemonClient.swift (the socket client),
 // API.swift (the daemon's JSON documents), Table.swift (human output), Errors.swift
 // (error reporting and exit codes, listed there).
 
@@ -40,7 +40,7 @@ struct VoxCtl: AsyncParsableCommand {
         version: voxctlVersion,
         subcommands: [
             Status.self, Plugins.self, Caps.self, Voices.self, Models.self,
-            Speak.self, Reload.self, CheckConfig.self,
+            Speak.self, Route.self, Reload.self, CheckConfig.self,
             Prompts.self, Templates.self, Configs.self, Audit.self,
         ]
     )

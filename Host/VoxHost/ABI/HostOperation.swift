@@ -35,6 +35,7 @@ public final class HostOperation: @unchecked Sendable {
     private var timeoutItem: DispatchWorkItem?
     private let createdNs = DispatchTime.now().uptimeNanoseconds
     private var firstOutputNs: UInt64?
+    private var endHandlers: [@Sendable (Result<OperationResult, VoxPluginError>) -> Void] = []
 
     /// Live operations by the handle their plugin holds.
     static let handles = HandleTable<HostOperation>()
@@ -105,10 +106,26 @@ public final class HostOperation: @unchecked Sendable {
             instance.reportMisbehaviour("made a second final callback for one operation")
         case .wake(let w, let release):
             recordMetrics()
+            let (handlers, outcome) = lock.withLock { () -> ([@Sendable (Result<OperationResult, VoxPluginError>) -> Void], Result<OperationResult, VoxPluginError>?) in
+                defer { endHandlers = [] }
+                return (endHandlers, self.outcome)
+            }
+            if let outcome { for h in handlers { h(outcome) } }
             if let w { resumeAtEnd(w) }
             // op_release must not run inside the plugin's own final call.
             if release { DispatchQueue.global().async { self.releasePluginOp() } }
         }
+    }
+
+    /// Runs `f` once with the final outcome (at once if it has one): the
+    /// router frees the provider's concurrency slot and records the end.
+    public func whenEnded(_ f: @escaping @Sendable (Result<OperationResult, VoxPluginError>) -> Void) {
+        let now: Result<OperationResult, VoxPluginError>? = lock.withLock {
+            if let outcome { return outcome }
+            endHandlers.append(f)
+            return nil
+        }
+        if let now { f(now) }
     }
 
     /// Per provider and operation kind: operations, errors by code, time to

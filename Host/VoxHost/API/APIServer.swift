@@ -22,6 +22,7 @@ public enum APIServer {
         TemplateRoutes(daemon: daemon).register(on: router)
         SessionConfigRoutes(daemon: daemon).register(on: router)
         AuditRoutes(daemon: daemon).register(on: router)
+        RouteRoutes(daemon: daemon).register(on: router)
         return router
     }
 

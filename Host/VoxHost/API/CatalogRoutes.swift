@@ -50,6 +50,7 @@ struct CatalogRoutes {
                 "default_voice": caps.defaultVoice.map(JSONValue.string) ?? .null,
                 "models": .array(await daemon.catalog.models(of: i, refresh: false).map { .string($0.id) }),
                 "languages": .array((caps.languages ?? []).map(JSONValue.string)),
+                "health": daemon.router.health(i.name).json,
             ]))
         }
         return try jsonResponse(JSONValue.object(["providers": .array(out)]))

@@ -22,11 +22,17 @@ struct ChatRoutes {
         var h: HTTPFields = [.contentType: contentType]
         h[HTTPField.Name("X-Vox-Provider")!] = chat.provider
         h[HTTPField.Name("X-Vox-Model")!] = chat.model
+        h[HTTPField.Name("X-Vox-Attempts")!] = String(chat.attempts)
         return h
     }
 
     static func whole(_ chat: StartedChat) async throws -> Response {
         var assembler = ChatAssembler(chat)
+        if let all = chat.collected {
+            for e in all { assembler.add(e) }
+            let data = try VoxJSON.encode(assembler.completion(chat.finalResult))
+            return Response(status: .ok, headers: headers(chat, contentType: "application/json"), body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         if let first = chat.first { assembler.add(first) }
         do {
             while let out = try await chat.operation.next() {

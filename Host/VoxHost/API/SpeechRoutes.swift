@@ -25,6 +25,7 @@ struct SpeechRoutes {
         headers[HTTPField.Name("X-Vox-Provider")!] = s.provider
         if let m = s.model { headers[HTTPField.Name("X-Vox-Model")!] = m }
         if let v = s.voice { headers[HTTPField.Name("X-Vox-Voice")!] = v }
+        headers[HTTPField.Name("X-Vox-Attempts")!] = String(s.attempts)
         if let r = s.output.sampleRate { headers[HTTPField.Name("X-Vox-Sample-Rate")!] = String(r) }
         let op = s.operation
         let lease = OperationLease(op)
@@ -36,7 +37,7 @@ struct SpeechRoutes {
                 try await writer.write(ByteBuffer(bytes: first))
                 while let batch = try await op.nextBatch() {
                     var buffer = ByteBuffer()
-                    for case .audio(_, let bytes) in batch { buffer.writeBytes(bytes) }
+                    for case .audio(_, let bytes) in batch { buffer.writeBytes(s.resampler?.process(bytes) ?? bytes) }
                     if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
                 try await writer.finish(nil)

@@ -71,7 +71,11 @@ struct StreamingTranscriptionRoutes {
         }
         let rate = try int("sample_rate", 16000, 8000...192_000)
         let channels = try int("channels", 1, 1...8)
-        let (instance, model) = try await ProviderResolver(daemon: daemon, operation: .sttStream).resolve(request.query("model"))
+        // The router picks the provider (a live stream cannot fail over once
+        // audio flows, so only the first candidate is used).
+        let plan = try await daemon.router.plan(RouteRequest(operation: .sttStream, model: request.query("model"), language: request.query("language")), daemon: daemon)
+        let first = plan.candidates.first(where: { daemon.router.health($0.name).circuitState != .open }) ?? plan.candidates[0]
+        let (instance, model) = (first.instance, first.model)
         let cap = instance.capabilities[.sttStream]
         if let formats = cap?.formats, !formats.isEmpty, !formats.contains(encoding) {
             throw VoxError(.invalidRequest, "\(instance.name) cannot stream \(encoding.rawValue); it takes \(formats.map(\.rawValue).joined(separator: ", "))", provider: instance.name)

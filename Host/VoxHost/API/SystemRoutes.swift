@@ -50,6 +50,23 @@ struct SystemRoutes {
                 "journal_mode": .string(daemon.store.journalMode),
                 "migrations": .array(((try? daemon.store.appliedMigrations()) ?? []).map(JSONValue.string)),
             ]),
+            "router": routerStatus(),
         ]))
+    }
+
+    /// The router's settings and each provider's health.
+    func routerStatus() -> JSONValue {
+        let r = daemon.config.router
+        var aliases: [String: JSONValue] = [:]
+        for (name, a) in r.aliases { aliases[name] = .array(a.targets.map(JSONValue.string)) }
+        var providers: [String: JSONValue] = [:]
+        for h in daemon.router.allHealth { providers[h.name] = h.json }
+        return .object([
+            "policy": .string(r.policy.rawValue),
+            "priority": .array(r.priority.map(JSONValue.string)),
+            "max_attempts": .number(Double(r.maxAttempts)),
+            "aliases": .object(aliases),
+            "providers": .object(providers),
+        ])
     }
 }

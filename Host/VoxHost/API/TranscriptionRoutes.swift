@@ -13,10 +13,11 @@ struct TranscriptionRoutes {
     func register(on router: Router<VoxRequestContext>) {
         router.post("/v1/audio/transcriptions") { request, _ in
             let input = try await Self.parse(request, limit: daemon.config.maxUploadBytes)
-            let (provider, model, transcript) = try await daemon.transcribe(input)
+            let (provider, model, transcript, attempts) = try await daemon.transcribe(input)
             let (type, body) = try transcript.rendered(input.responseFormat)
             var headers: HTTPFields = [.contentType: type]
             headers[HTTPField.Name("X-Vox-Provider")!] = provider
+            headers[HTTPField.Name("X-Vox-Attempts")!] = String(attempts)
             if let model { headers[HTTPField.Name("X-Vox-Model")!] = "\(provider)/\(model)" }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }

@@ -28,8 +28,8 @@ extension DaemonConfig {
     /// warn_chars = 2000            # a longer rendering comes with a warning
     /// [templates]
     /// system_default = "preset-budget"   # the fallback after the caller's default
-    /// [router]
-    /// policy = "priority"
+    /// [router]                     # see DaemonConfig+Router.swift for the rest
+    /// policy = "priority"          # priority | price | latency | round_robin
     /// priority = ["localtts", "examplec"]
     /// ```
     ///
@@ -48,7 +48,7 @@ extension DaemonConfig {
         var r = TOMLReader(file: file)
         let root: TOMLTable
         do { root = try TOMLReader.parse(text, file: file) } catch let p as ConfigProblem { throw ConfigErrors(problems: [p]) }
-        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "prompts", "templates", "router"])
+        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "prompts", "templates", "router", "aliases", "voice_map", "providers"])
         func path(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
 
         if let t = r.table(root, "daemon", prefix: "") {
@@ -97,13 +97,7 @@ extension DaemonConfig {
             r.rejectUnknown(t, prefix: "templates", known: ["system_default"])
             if let v = r.string(t, "system_default", prefix: "templates") { c.systemTemplate = v }
         }
-        if let t = r.table(root, "router", prefix: "") {
-            r.rejectUnknown(t, prefix: "router", known: ["policy", "priority"])
-            if let v = r.string(t, "policy", prefix: "router") {
-                if v == "priority" { c.routerPolicy = v } else { r.problem("router.policy", "must be \"priority\" (other policies come with the router), not \"\(v)\"") }
-            }
-            if let v = r.strings(t, "priority", prefix: "router") { c.routerPriority = v }
-        }
+        c.router = r.routerSettings(root, defaults: c.router)
         if !r.problems.isEmpty { throw ConfigErrors(problems: r.problems) }
         return c
     }

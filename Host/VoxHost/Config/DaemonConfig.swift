@@ -50,12 +50,15 @@ public struct DaemonConfig: Sendable, Equatable {
     /// default (GET /v1/templates/{id}/resolve).
     public var systemTemplate: String = "preset-budget"
 
-    // [router]
-    /// How a request that names no provider picks one: `priority` is the only
-    /// policy so far; providers named in `priority` come first, in that order,
+    /// [router], [router.breaker], [aliases], [voice_map], [providers.NAME]:
+    /// see RouterSettings.
+    public var router = RouterSettings()
+    /// `router.priority`: providers named here come first, in that order,
     /// then the rest by name.
-    public var routerPolicy: String = "priority"
-    public var routerPriority: [String] = ["localtts"]
+    public var routerPriority: [String] {
+        get { router.priority }
+        set { router.priority = newValue }
+    }
 
     public init() {}
 

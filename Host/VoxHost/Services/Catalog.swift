@@ -80,6 +80,15 @@ public actor Catalog {
         }
     }
 
+    /// Models known without asking anyone: the last discovered list (even
+    /// past its TTL), else the declared ones. The explain route uses this.
+    public func cachedModels(of i: PluginInstance) -> [ModelInfo] {
+        models[i.id]?.value ?? (i.capabilities.models ?? [])
+    }
+
+    /// Voices known without asking anyone (nil: never listed).
+    public func cachedVoices(of i: PluginInstance) -> [Voice]? { voices[i.id]?.value }
+
     static func matches(_ v: Voice, language: String?, gender: String?) -> Bool {
         if let gender, v.gender?.lowercased() != gender.lowercased() { return false }
         if let language {

@@ -15,6 +15,13 @@ public struct StartedChat: Sendable {
     public let operation: HostOperation
     public let id: String
     public let created: Int
+    /// Candidates tried (1: the first served).
+    public var attempts = 1
+    /// Not streamed: every event and the result, gathered inside the
+    /// attempt (nothing reaches the client before the end, so a failure
+    /// midway still fails over).
+    public var collected: [ChatEvent]?
+    public var finalResult: OperationResult?
 }
 
 /// One event of a chat operation, decoded.
@@ -36,34 +43,64 @@ public enum ChatEvent: Sendable, Equatable {
 
 extension VoxDaemon {
     public func startChat(_ body: JSONValue) async throws -> StartedChat {
-        guard case .object(var request) = body else { throw VoxError(.invalidRequest, "the body must be a JSON object") }
+        guard case .object(let request) = body else { throw VoxError(.invalidRequest, "the body must be a JSON object") }
         guard case .array(let messages)? = request["messages"], !messages.isEmpty else {
             throw VoxError(.invalidRequest, "messages must be a non-empty array of {role, content}")
         }
         if let m = request["model"], m.stringValue == nil, m != .null { throw VoxError(.invalidRequest, "model must be a string") }
-        let (instance, model) = try await ProviderResolver(daemon: self, operation: .llmChat).resolve(request["model"]?.stringValue)
-        guard let model else { throw VoxError(.invalidRequest, "\(instance.name) declares no chat model; name one as \(instance.name)/MODEL", provider: instance.name) }
+        let stream = request["stream"]?.boolValue ?? false
+        let plan = try await router.plan(RouteRequest(operation: .llmChat, model: request["model"]?.stringValue, stream: stream), daemon: self)
+        let (first, attempt) = try await route(plan) { a in try await self.attemptChat(a, request) }
+        var chat = first
+        chat.attempts = attempt.index + 1
+        return chat
+    }
+
+    /// One candidate: the request with its model, started, and its first
+    /// event awaited (an answer without one is a retriable failure).
+    private func attemptChat(_ a: RouteAttempt, _ body: [String: JSONValue]) async throws -> StartedChat {
+        var request = body
+        let instance = a.instance
+        guard let model = a.candidate.model else {
+            throw VoxError(.invalidRequest, "\(instance.name) declares no chat model; name one as \(instance.name)/MODEL", provider: instance.name)
+        }
         let stream = request["stream"]?.boolValue ?? false
         let includeUsage = request["stream_options"]?["include_usage"]?.boolValue ?? false
         request["model"] = .string(model)
-        let op = try start(instance, VOX_OP_LLM_CHAT, request: VoxJSON.string(JSONValue.object(request)))
+        let op = try start(instance, VOX_OP_LLM_CHAT, request: VoxJSON.string(JSONValue.object(request)), timeout: a.limits.totalTimeoutSeconds)
+        a.bind(op)
+        let watch = a.watchFirstOutput(op)
         // Wait for the provider's first word (or its error) before answering.
         var first: ChatEvent?
         do {
             while first == nil, let out = try await op.next() {
                 if case .event(let json) = out { first = ChatEvent(json: json) }
             }
-        } catch let e as VoxPluginError {
-            throw VoxError(e, provider: instance.name)
         } catch {
+            watch.disarm()
             op.cancel()
-            throw error
+            throw a.firstOutputError(error, watch)
         }
-        if first == nil {
+        watch.disarm()
+        a.markFirstOutput()
+        guard let first else {
             throw VoxError(.unavailable, "\(instance.name) ended the chat without an answer", provider: instance.name, retriable: true)
         }
-        return StartedChat(provider: instance.name, model: "\(instance.name)/\(model)", stream: stream, includeUsage: includeUsage,
-                           first: first, operation: op, id: "chatcmpl-\(RequestID.next())", created: Int(Date().timeIntervalSince1970))
+        var started = StartedChat(provider: instance.name, model: "\(instance.name)/\(model)", stream: stream, includeUsage: includeUsage,
+                                  first: first, operation: op, id: "chatcmpl-\(RequestID.next())", created: Int(Date().timeIntervalSince1970))
+        if !stream {
+            var events = [first]
+            do {
+                while let out = try await op.next() {
+                    if case .event(let json) = out, let e = ChatEvent(json: json) { events.append(e) }
+                }
+            } catch let e as VoxPluginError {
+                throw VoxError(e.code, "\(e.message) (midway through the answer)", provider: instance.name, retriable: e.retriable)
+            }
+            started.collected = events
+            started.finalResult = op.result
+        }
+        return started
     }
 }
 

@@ -10,11 +10,14 @@ public struct SpeechRequest: Decodable, Sendable {
     public var responseFormat: String?
     public var speed: Double?
     public var language: String?
+    /// Output sample rate; only providers that offer it are candidates.
+    public var sampleRate: Int?
     public var options: JSONValue?
 
     enum CodingKeys: String, CodingKey {
         case model, input, voice, speed, language, options
         case responseFormat = "response_format"
+        case sampleRate = "sample_rate"
     }
 }
 
@@ -27,6 +30,11 @@ public struct StartedSpeech: Sendable {
     public let output: SpeechOutputFormat
     public let firstChunk: [UInt8]
     public let operation: HostOperation
+    /// Candidates tried (1: the first served).
+    public var attempts = 1
+    /// Converts the provider's PCM to the asked-for sample rate (already
+    /// applied to `firstChunk`).
+    public var resampler: PCMResampler?
 }
 
 public enum SpeechOutputFormat: Sendable, Equatable {
@@ -75,6 +83,9 @@ extension VoxDaemon {
         if let s = r.speed, !Self.speedRange.contains(s) {
             throw VoxError(.invalidRequest, "speed \(s) is outside \(Self.speedRange.lowerBound)…\(Self.speedRange.upperBound)")
         }
+        if let rate = r.sampleRate, !(8000...192_000).contains(rate) {
+            throw VoxError(.invalidRequest, "sample_rate \(rate) is outside 8000…192000 Hz")
+        }
         let format = (r.responseFormat ?? "wav").lowercased()
         let requested: AudioEncoding
         switch format {
@@ -85,15 +96,26 @@ extension VoxDaemon {
             }
             requested = e
         }
-        let (instance, model) = try await ProviderResolver(daemon: self, operation: .ttsSynthesize).resolve(r.model)
-        let caps = instance.capabilities
-        if requested != .pcmS16LE, !(caps[.ttsSynthesize]?.formats ?? []).contains(requested) {
-            throw VoxError(.invalidRequest, "\(instance.name) cannot produce \(format); it produces \((caps[.ttsSynthesize]?.formats ?? []).map(\.rawValue).joined(separator: ", ")) (wav and pcm always work for PCM providers)", provider: instance.name)
-        }
-        let voice = r.voice ?? caps.models?.first(where: { $0.id == model })?.defaultVoice ?? caps.defaultVoice
-        let request = SynthesisRequest(model: model, input: text, voice: voice, language: r.language, speed: r.speed,
-                                       format: AudioFormat(encoding: requested), options: r.options)
-        let op = try start(instance, VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(request))
+        let plan = try await router.plan(RouteRequest(operation: .ttsSynthesize, model: r.model, language: r.language, voice: r.voice,
+                                                      format: requested, formatName: format, sampleRate: r.sampleRate), daemon: self)
+        let (first, attempt) = try await route(plan) { a in try await self.attemptSpeech(a, r, requested: requested, format: format) }
+        var started = first
+        started.attempts = attempt.index + 1
+        return started
+    }
+
+    /// One candidate: the voice mapped for it, the operation started, and
+    /// its first audio chunk awaited (zero audio is a retriable failure).
+    private func attemptSpeech(_ a: RouteAttempt, _ r: SpeechRequest, requested: AudioEncoding, format: String) async throws -> StartedSpeech {
+        let instance = a.instance
+        let model = a.candidate.model
+        let voice = await VoiceMapper(daemon: self).voice(for: r.voice, on: instance, model: model, language: r.language, primary: a.primary).voice
+        let askRate = r.sampleRate.flatMap { VoxRouter.nativeRate(instance.capabilities[.ttsSynthesize]?.sampleRates, $0) }
+        let request = SynthesisRequest(model: model, input: r.input, voice: voice, language: r.language, speed: r.speed,
+                                       format: AudioFormat(encoding: requested, sampleRate: askRate), options: r.options)
+        let op = try start(instance, VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(request), timeout: a.limits.totalTimeoutSeconds)
+        a.bind(op)
+        let watch = a.watchFirstOutput(op)
         var servedVoice = voice
         var servedModel = model
         do {
@@ -106,16 +128,30 @@ extension VoxDaemon {
                     }
                 case .audio(let f, let bytes):
                     if bytes.isEmpty { continue }
-                    let output = try outputFormat(requested: format, produced: f, provider: instance.name)
-                    return StartedSpeech(provider: instance.name, model: servedModel, voice: servedVoice, output: output, firstChunk: bytes, operation: op)
+                    watch.disarm()
+                    var output: SpeechOutputFormat
+                    do { output = try outputFormat(requested: format, produced: f, provider: instance.name) } catch { op.cancel(); throw error }
+                    var resampler: PCMResampler?
+                    if let want = r.sampleRate, f.encoding == .pcmS16LE, let have = f.sampleRate ?? askRate, have != want {
+                        resampler = PCMResampler(from: have, to: want, channels: f.channels ?? 1)
+                        switch output {
+                        case .wav(_, let ch): output = .wav(sampleRate: want, channels: ch)
+                        case .pcm(_, let ch): output = .pcm(sampleRate: want, channels: ch)
+                        case .passthrough: break
+                        }
+                    }
+                    var started = StartedSpeech(provider: instance.name, model: servedModel, voice: servedVoice, output: output,
+                                                firstChunk: resampler?.process(bytes) ?? bytes, operation: op)
+                    started.resampler = resampler
+                    return started
                 }
             }
-        } catch let e as VoxPluginError {
-            throw VoxError(e, provider: instance.name)
         } catch {
+            watch.disarm()
             op.cancel()
-            throw error
+            throw a.firstOutputError(error, watch)
         }
+        watch.disarm()
         throw VoxError(.unavailable, "\(instance.name) finished without producing any audio", provider: instance.name, retriable: true)
     }
 

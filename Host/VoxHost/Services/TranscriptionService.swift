@@ -26,7 +26,8 @@ public struct Transcript: Sendable {
 extension VoxDaemon {
     static let transcriptionFormats = ["json", "text", "srt", "verbose_json", "vtt"]
 
-    public func transcribe(_ input: TranscriptionInput) async throws -> (provider: String, model: String?, transcript: Transcript) {
+    /// The transcript, who made it, and how many candidates were tried.
+    public func transcribe(_ input: TranscriptionInput) async throws -> (provider: String, model: String?, transcript: Transcript, attempts: Int) {
         guard Self.transcriptionFormats.contains(input.responseFormat) else {
             throw VoxError(.invalidRequest, "response_format \"\(input.responseFormat)\" is not one of \(Self.transcriptionFormats.joined(separator: ", "))")
         }
@@ -34,28 +35,42 @@ extension VoxDaemon {
         guard let encoding = AudioSniffer.encoding(of: Array(input.file.prefix(64))) else {
             throw VoxError(.invalidRequest, "file\(input.fileName.map { " \"\($0)\"" } ?? "") does not look like audio (expected wav, mp3, ogg/opus, flac, webm or m4a)")
         }
-        let (instance, model) = try await ProviderResolver(daemon: self, operation: .sttTranscribe).resolve(input.model)
-        if let formats = instance.capabilities[.sttTranscribe]?.formats, !formats.isEmpty, !formats.contains(encoding) {
-            throw VoxError(.invalidRequest, "\(instance.name) cannot transcribe \(encoding.rawValue); it takes \(formats.map(\.rawValue).joined(separator: ", "))", provider: instance.name)
-        }
+        let plan = try await router.plan(RouteRequest(operation: .sttTranscribe, model: input.model, language: input.language,
+                                                      format: encoding), daemon: self)
+        let (result, attempt) = try await route(plan) { a in try await self.attemptTranscription(a, input, encoding: encoding) }
+        return (result.provider, result.model, result.transcript, attempt.index + 1)
+    }
+
+    /// One candidate: the whole file sent, its transcript awaited (none is
+    /// a retriable failure; the upload is kept, so the next one gets it too).
+    private func attemptTranscription(_ a: RouteAttempt, _ input: TranscriptionInput, encoding: AudioEncoding) async throws
+        -> (provider: String, model: String?, transcript: Transcript) {
+        let instance = a.instance
+        let model = a.candidate.model
         var request = TranscriptionRequest(model: model, language: input.language, prompt: input.prompt)
         request.temperature = input.temperature
         request.timestampGranularities = input.timestampGranularities.isEmpty ? nil : input.timestampGranularities
         request.fileName = input.fileName
         let op = try start(instance, VOX_OP_STT_TRANSCRIBE, request: VoxJSON.string(request),
-                           input: AudioData(format: AudioFormat(encoding: encoding), bytes: input.file))
+                           input: AudioData(format: AudioFormat(encoding: encoding), bytes: input.file), timeout: a.limits.totalTimeoutSeconds)
+        a.bind(op)
+        let watch = a.watchFirstOutput(op)
         var transcript: Transcript?
         do {
             while let out = try await op.next() {
                 guard case .event(let json) = out, let v = try? VoxJSON.decode(JSONValue.self, from: Data(json.utf8)),
                       v["type"]?.stringValue == "transcript" else { continue }
+                watch.disarm()
                 transcript = Transcript(text: v["text"]?.stringValue ?? "", language: v["language"]?.stringValue,
                                         duration: v["duration"]?.doubleValue, segments: v["segments"]?.arrayValue ?? [],
                                         words: v["words"]?.arrayValue)
             }
-        } catch let e as VoxPluginError {
-            throw VoxError(e, provider: instance.name)
+        } catch {
+            watch.disarm()
+            op.cancel()
+            throw a.firstOutputError(error, watch)
         }
+        watch.disarm()
         guard let transcript else {
             throw VoxError(.unavailable, "\(instance.name) finished without a transcript", provider: instance.name, retriable: true)
         }

@@ -16,6 +16,8 @@ public final class VoxDaemon: Sendable {
     public let metrics: MetricsStore
     /// The SQLite store in the state dir (configuration objects, audit log).
     public let store: VoxStore
+    /// Candidate lists, policies, failover state, circuit breakers, limits.
+    public let router: VoxRouter
     public let logger: Logger
     public let startedAt = Date()
     let admin: AdminPolicy
@@ -29,6 +31,7 @@ public final class VoxDaemon: Sendable {
         self.fileConfig = configFile.flatMap { try? DaemonConfig.read(file: $0, base: FileManager.default.currentDirectoryPath) }
         self.logger = logger
         metrics = MetricsStore()
+        router = VoxRouter(settings: config.router)
         registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir)
         catalog = Catalog(ttl: config.discoveryTTLSeconds, bufferBytes: config.streamBufferBytes)
         admin = AdminPolicy(adminGroup: config.adminGroup)
@@ -45,10 +48,13 @@ public final class VoxDaemon: Sendable {
 
     /// Starts an operation with the daemon's buffer and time limits; a
     /// refusal from the plugin becomes an API error naming the provider.
-    func start(_ instance: PluginInstance, _ kind: vox_type_op_kind, request: String, input: AudioData? = nil) throws -> HostOperation {
+    /// `timeout` (a provider's `total_timeout_seconds`) overrides
+    /// `limits.operation_timeout_seconds`.
+    func start(_ instance: PluginInstance, _ kind: vox_type_op_kind, request: String, input: AudioData? = nil,
+               timeout: Double? = nil) throws -> HostOperation {
         do {
             return try instance.start(kind, request: request, input: input,
-                                      bufferBytes: config.streamBufferBytes, timeout: config.operationTimeoutSeconds)
+                                      bufferBytes: config.streamBufferBytes, timeout: timeout ?? config.operationTimeoutSeconds)
         } catch let e as VoxPluginError {
             throw VoxError(e, provider: instance.name)
         }
