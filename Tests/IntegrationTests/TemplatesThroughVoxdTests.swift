@@ -23,7 +23,7 @@ final class TemplatesThroughVoxdTests: XCTestCase {
             """,
             "groq": "library = \"libvox_groq.so\"\n[secrets]\napi_key = \"env:VOXD_TEST_NO_SUCH_KEY\"\n",
             "deepgram": "enabled = false\nlibrary = \"libvox_deepgram.so\"\n",
-        ], config: "[limits]\ndiscovery_ttl_seconds = 0\n", environment: ["VOXD_TEST_OPENAI_KEY": OpenAIFake.defaultAPIKey])
+        ], config: "[limits]\ndiscovery_ttl_seconds = 0\n[router.breaker]\nconsecutive_failures = 2\ncooldown_seconds = 60\n", environment: ["VOXD_TEST_OPENAI_KEY": OpenAIFake.defaultAPIKey])
         try d.start()
     }
 
@@ -167,6 +167,22 @@ final class TemplatesThroughVoxdTests: XCTestCase {
         XCTAssertEqual(chain.compactMap { $0["step"] as? String }, ["named", "system_default", "emergency"])
         XCTAssertTrue((chain[1]["reasons"] as? [String] ?? []).contains { $0.contains("groq failed to load") }, "\(chain[1])")
         XCTAssertEqual(try d.curl("/v1/templates/nope/resolve").status, 404)
+    }
+
+    /// A provider whose circuit is open cannot serve a template right now.
+    func testAnOpenCircuitMakesATemplateUnservable() throws {
+        let id = try d.post("/v1/templates", good).json["id"] as! String
+        XCTAssertEqual(try d.curl("/v1/templates/\(id)/resolve").json["used"] as? String, "named")
+        fake.script("/v1/chat/completions", .status(503, retryAfter: nil))
+        for _ in 0..<2 {
+            let r = try d.post("/v1/chat/completions", #"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#)
+            XCTAssertEqual(r.status, 503, r.text)
+        }
+        let resolved = try d.curl("/v1/templates/\(id)/resolve")
+        XCTAssertNotEqual(resolved.json["used"] as? String, "named", resolved.text)
+        let chain = resolved.json["chain"] as! [[String: Any]]
+        XCTAssertTrue((chain[0]["reasons"] as? [String] ?? []).contains { $0.contains("openai's circuit is open") }, "\(chain[0])")
+        fake.script("/v1/chat/completions", .normal)
     }
 
     func testSessionConfigsExportImportRoundTripAndRefuseBadImports() throws {

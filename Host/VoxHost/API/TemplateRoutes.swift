@@ -213,6 +213,12 @@ struct TemplateRoutes {
             case .failed(let why): reasons.append("\(key): \(provider) failed to load (\(why))")
             case .loaded(let i):
                 if !ops.contains(where: { i.capabilities.supports($0) }) { reasons.append("\(key): \(provider) offers no \(noun)") }
+                // The router's circuit breaker: an open circuit means calls
+                // to it are failing now (half-open lets a probe through).
+                let health = daemon.router.health(provider)
+                if health.circuitState == .open {
+                    reasons.append("\(key): \(provider)'s circuit is open" + (health.lastErrorText.map { " (last error: \($0))" } ?? ""))
+                }
             }
         }
         return reasons
