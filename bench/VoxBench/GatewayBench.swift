@@ -64,7 +64,6 @@ enum GatewayBench {
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
-        defer { try? client.syncShutdown() }
         let lite = "http://127.0.0.1:\(port)"
         var up = false
         for _ in 0..<600 { // LiteLLM imports a lot: up to 60 s
@@ -73,6 +72,7 @@ enum GatewayBench {
         }
         guard up else {
             Bench.line("LiteLLM did not come up in 60 s; its log: \(dir)/litellm.log")
+            try await client.shutdown()
             await voxd.stop(); await fake.stop()
             return
         }
@@ -121,6 +121,7 @@ enum GatewayBench {
         func mbps(_ n: String) -> Double { rates[n].map { ProviderBench.median($0) / 1e6 } ?? 0 }
         Bench.line(String(format: "speech bytes/s: direct %.1f MB/s, voxd %.1f MB/s, litellm %.1f MB/s", mbps("direct"), mbps("voxd"), mbps("litellm")))
 
+        try await client.shutdown()
         await voxd.stop()
         await fake.stop()
     }
