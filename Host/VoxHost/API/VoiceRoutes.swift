@@ -129,7 +129,7 @@ struct VoiceRoutes {
         guard let provider, !provider.isEmpty else { throw VoxError(.invalidRequest, "the form has no provider field") }
         guard let name, !name.isEmpty else { throw VoxError(.invalidRequest, "the form has no name field (the new voice's name)") }
         guard let file, !file.bytes.isEmpty else { throw VoxError(.invalidRequest, "the form has no file part with the reference audio") }
-        guard let encoding = AudioSniffer.encoding(of: Array(file.bytes.prefix(64))) else {
+        guard let encoding = AudioSniff.encoding(of: Array(file.bytes.prefix(64))) else {
             throw VoxError(.invalidRequest, "file\(file.fileName.map { " \"\($0)\"" } ?? "") does not look like audio (expected wav, mp3, ogg/opus, flac, webm or m4a)")
         }
         guard let instance = await daemon.providers().first(where: { $0.name == provider }) else {

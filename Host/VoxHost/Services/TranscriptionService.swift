@@ -32,7 +32,7 @@ extension VoxDaemon {
             throw VoxError(.invalidRequest, "response_format \"\(input.responseFormat)\" is not one of \(Self.transcriptionFormats.joined(separator: ", "))")
         }
         guard !input.file.isEmpty else { throw VoxError(.invalidRequest, "the file part is empty") }
-        guard let encoding = AudioSniffer.encoding(of: Array(input.file.prefix(64))) else {
+        guard let encoding = AudioSniff.encoding(of: Array(input.file.prefix(64))) else {
             throw VoxError(.invalidRequest, "file\(input.fileName.map { " \"\($0)\"" } ?? "") does not look like audio (expected wav, mp3, ogg/opus, flac, webm or m4a)")
         }
         let plan = try await router.plan(RouteRequest(operation: .sttTranscribe, model: input.model, language: input.language,

@@ -1,9 +1,7 @@
-import VoxPluginKit
-
-/// What audio bytes are, by their first bytes: for a plugin that must refuse
-/// "audio" that is not audio before uploading it (a voice-cloning sample, a
-/// file to transcribe that reached the plugin without the host's check).
-/// The magic numbers are the host's (VoxHost AudioSniffer).
+/// What audio bytes are, by their first bytes: the host refuses an upload
+/// that is not audio before any provider is called, and a plugin checks
+/// what it is about to send (a voice-cloning sample, raw audio that must be
+/// whole samples). One table of magic numbers for both.
 public enum AudioSniff {
     /// The container or stream a file starts as; nil when no audio format
     /// is recognised (raw pcm, mu-law and a-law have no magic).
