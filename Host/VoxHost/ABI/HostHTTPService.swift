@@ -78,8 +78,7 @@ final class HostHTTPExchange: @unchecked Sendable {
     private var requestBytes = 0
     private let lock = NSLock()
     private var task: Task<Void, Never>?
-    private var paused: CheckedContinuation<Void, Never>?
-    private var pauseRequested = false
+    private let gate = ResumeGate()
     private var cancelled = false
     private var timeoutReason: String?
     private var bodyContinuation: AsyncStream<ByteBuffer>.Continuation?
@@ -144,7 +143,7 @@ final class HostHTTPExchange: @unchecked Sendable {
                 if flow == Int32(VOX_FLOW_STOP.rawValue) { throw CancellationError() }
                 if flow == Int32(VOX_FLOW_PAUSE.rawValue) {
                     watchdog.disarm()
-                    await waitForResume()
+                    await gate.wait()
                 }
                 try Task.checkCancellation()
             }
@@ -205,35 +204,16 @@ final class HostHTTPExchange: @unchecked Sendable {
             return task
         }
         t?.cancel()
-        resume()
+        gate.end()
     }
 
-    private func waitForResume() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now: Bool = lock.withLock {
-                if cancelled || timeoutReason != nil { return true }
-                if pauseRequested { pauseRequested = false; return true } // a resume came first
-                paused = c
-                return false
-            }
-            if now { c.resume() }
-        }
-    }
-
-    func resume() {
-        let c: CheckedContinuation<Void, Never>? = lock.withLock {
-            if let p = paused { paused = nil; return p }
-            pauseRequested = true
-            return nil
-        }
-        c?.resume()
-    }
+    func resume() { gate.resume() }
 
     func cancel() {
         let t: Task<Void, Never>? = lock.withLock { cancelled = true; return task }
         t?.cancel()
         bodyContinuation?.finish()
-        resume()
+        gate.end()
     }
 
     func write(_ bytes: [UInt8]) -> Int32 {

@@ -91,8 +91,7 @@ final class HostWebSocket: @unchecked Sendable {
     private var cancelled = false
     private var timeoutReason: String?
     private var stoppedByPlugin = false
-    private var paused: CheckedContinuation<Void, Never>?
-    private var resumeEarly = false
+    private let gate = ResumeGate()
     private var task: Task<Void, Never>?
     private let watchdog = Watchdog()
 
@@ -216,7 +215,7 @@ final class HostWebSocket: @unchecked Sendable {
                 }
                 if flow == Int32(VOX_FLOW_PAUSE.rawValue) {
                     watchdog.disarm()
-                    await waitForResume()
+                    await gate.wait()
                     armIdle()
                 }
                 if lock.withLock({ cancelled || timeoutReason != nil }) { throw CancellationError() }
@@ -315,7 +314,7 @@ final class HostWebSocket: @unchecked Sendable {
     private func finishQueue() {
         lock.withLock { queue.removeAll(); queuedBytes = 0 }
         wakeWriter()
-        resume()
+        gate.end()
     }
 
     private func timeOut(_ reason: String) {
@@ -325,35 +324,16 @@ final class HostWebSocket: @unchecked Sendable {
         }
         t?.cancel()
         wakeWriter()
-        resume()
+        gate.end()
     }
 
-    private func waitForResume() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now: Bool = lock.withLock {
-                if cancelled || timeoutReason != nil || ended { return true }
-                if resumeEarly { resumeEarly = false; return true }
-                paused = c
-                return false
-            }
-            if now { c.resume() }
-        }
-    }
-
-    func resume() {
-        let c: CheckedContinuation<Void, Never>? = lock.withLock {
-            if let p = paused { paused = nil; return p }
-            resumeEarly = true
-            return nil
-        }
-        c?.resume()
-    }
+    func resume() { gate.resume() }
 
     func cancel() {
         let t: Task<Void, Never>? = lock.withLock { cancelled = true; return task }
         t?.cancel()
         wakeWriter()
-        resume()
+        gate.end()
     }
 
     /// A failure of `run()` as the header's error codes. A refused upgrade
