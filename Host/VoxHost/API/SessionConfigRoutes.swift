@@ -88,7 +88,7 @@ struct SessionConfigRoutes {
             }
             let version = try PromptRoutes.expectedVersion(request, body: bodyVersion, required: true)!
             var c = try await find(id)
-            guard c.version == version else { throw VoxStore.staleConfig(id, c.version, version) }
+            guard c.version == version else { throw VoxStore.stale(SessionConfig.self, id, c.version, version) }
             if let v = read.name { c.name = v }
             if let v = read.template { c.template = v }
             if let v = read.overrides { c.overrides = v }

@@ -48,7 +48,7 @@ struct TemplateRoutes {
             if !(r.problems + read.problems).isEmpty { throw VoxError(problems: r.problems + read.problems, what: "template not saved, nothing was written") }
             let version = try PromptRoutes.expectedVersion(request, body: bodyVersion, required: true)!
             guard var t = try await daemon.store.template(id) else { throw VoxStore.noTemplate(id) }
-            guard t.version == version else { throw VoxStore.stale(id, t.version, version) }
+            guard t.version == version else { throw VoxStore.stale(AITemplate.self, id, t.version, version) }
             // Members given replace the stored ones whole (a section at a time);
             // `null` removes an optional section.
             if let name = read.name { t.name = name }
