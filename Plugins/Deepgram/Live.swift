@@ -98,8 +98,8 @@ struct LiveOperation {
         }
         let close = ws.closeFrame ?? (code: 1005, reason: "")
         switch close.code {
-        case 1000, 1005 where sawMetadata:
-            break
+        case 1000, 1005:
+            break // a normal close; it must still have brought the Metadata (below)
         case 1008:
             throw VoxPluginError.invalidRequest("deepgram could not decode the audio (close 1008 \(close.reason)); check encoding \(encoding) at \(rate) Hz, \(channels) channel(s)")
         default:
