@@ -77,6 +77,12 @@ struct Voxd: AsyncParsableCommand {
             throw ExitCode(1)
         }
         do {
+            try await daemon.open()
+        } catch {
+            printError("cannot open the store's keys and usage ledger: \(error)")
+            throw ExitCode(1)
+        }
+        do {
             try await daemon.registry.reload()
         } catch let e as ConfigErrors {
             e.problems.forEach { printError($0.description) }
@@ -177,6 +183,7 @@ struct PluginShutdown: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await daemon.registry.shutdown()
+        await daemon.close()
     }
 }
 

@@ -217,9 +217,9 @@ final class RouterCoreTests: XCTestCase {
             Price(operation: .llmChat, model: "a", unit: "output_token", usdPerUnit: 2e-6),
             Price(operation: .llmChat, unit: "input_token", usdPerUnit: 1e-5),
         ])
-        XCTAssertEqual(VoxRouter.referenceCost(caps, .llmChat, model: "a")!, 0.003, accuracy: 1e-12)
-        XCTAssertEqual(VoxRouter.referenceCost(caps, .llmChat, model: "b")!, 0.01, accuracy: 1e-12, "model-less prices cover other models")
-        XCTAssertNil(VoxRouter.referenceCost(caps, .ttsSynthesize, model: "a"))
+        XCTAssertEqual(VoxRouter.referenceCost(PriceBook().rates(provider: "p", capabilities: caps, operations: [.llmChat], model: "a"), .llmChat)!, 0.003, accuracy: 1e-12)
+        XCTAssertEqual(VoxRouter.referenceCost(PriceBook().rates(provider: "p", capabilities: caps, operations: [.llmChat], model: "b"), .llmChat)!, 0.01, accuracy: 1e-12, "model-less prices cover other models")
+        XCTAssertNil(VoxRouter.referenceCost(PriceBook().rates(provider: "p", capabilities: caps, operations: [.ttsSynthesize], model: "a"), .ttsSynthesize))
         XCTAssertTrue(VoxRouter.languageMatches("en", "en-gb"))
         XCTAssertTrue(VoxRouter.languageMatches("en-us", "en"))
         XCTAssertTrue(VoxRouter.languageMatches("multi", "hi"))

@@ -10,6 +10,7 @@ public enum APIServer {
     public static func router(daemon: VoxDaemon) -> Router<VoxRequestContext> {
         let router = Router(context: VoxRequestContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: AccessMiddleware(daemon: daemon))
         SystemRoutes(daemon: daemon).register(on: router)
         PluginRoutes(daemon: daemon).register(on: router)
         CatalogRoutes(daemon: daemon).register(on: router)
@@ -23,6 +24,8 @@ public enum APIServer {
         SessionConfigRoutes(daemon: daemon).register(on: router)
         AuditRoutes(daemon: daemon).register(on: router)
         RouteRoutes(daemon: daemon).register(on: router)
+        UsageRoutes(daemon: daemon).register(on: router)
+        KeyRoutes(daemon: daemon).register(on: router)
         return router
     }
 

@@ -14,6 +14,7 @@ struct ErrorMiddleware: RouterMiddleware {
         let id = request.headers[.xRequestID] ?? RequestID.next()
         var context = context
         context.logger[metadataKey: "request.id"] = .string(id)
+        context.requestID = id
         do {
             var response = try await next(request, context)
             response.headers[.xRequestID] = id

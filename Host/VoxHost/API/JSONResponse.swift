@@ -5,9 +5,11 @@ import NIOCore
 import VoxPluginKit
 
 /// A JSON response from any Encodable (sorted keys, stable bytes).
-func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, etag version: Int? = nil) throws -> Response {
     let data = try VoxJSON.encode(value)
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    var r = Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    if let version { r.headers[.eTag] = "\"\(version)\"" }
+    return r
 }
 
 extension Request {

@@ -32,7 +32,12 @@ struct StreamingTranscriptionRoutes {
         var instance: PluginInstance
         var request: TranscriptionRequest
         var format: AudioFormat
+        var candidate: RouteCandidate
     }
+
+    /// A live session holds its budget reservation for this much audio
+    /// (priced at the provider's rates) until it ends and is booked.
+    static let reservedAudioSeconds = 60.0
 
     func register(on router: Router<VoxRequestContext>) {
         router.ws(Self.path, shouldUpgrade: { request, _ in
@@ -44,14 +49,23 @@ struct StreamingTranscriptionRoutes {
             // WebSocket clients (NIO answers it with a bare 400).
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
-            let session: Session
-            do {
-                session = try await prepare(context.request)
-            } catch {
-                try await Self.fail(outbound, error, provider: nil)
-                return
+            let rc = context.requestContext
+            let info = CallScope.Info(requestID: rc.requestID, principal: rc.principal,
+                                      maxPriceUSD: try? AccessMiddleware.maxPrice(context.request),
+                                      latencyClass: try? AccessMiddleware.latencyClass(context.request))
+            try await CallScope.$current.withValue(info) {
+                let session: Session
+                let slot: KeyRing.StreamSlot?
+                do {
+                    slot = try rc.principal?.key.flatMap { try daemon.keys.acquireStream($0) }
+                    session = try await prepare(context.request)
+                } catch {
+                    try await Self.fail(outbound, error, provider: nil)
+                    return
+                }
+                try await run(session, inbound: inbound, outbound: outbound)
+                slot?.free()
             }
-            try await run(session, inbound: inbound, outbound: outbound)
         })
     }
 
@@ -73,7 +87,9 @@ struct StreamingTranscriptionRoutes {
         let channels = try int("channels", 1, 1...8)
         // The router picks the provider (a live stream cannot fail over once
         // audio flows, so only the first candidate is used).
-        let plan = try await daemon.router.plan(RouteRequest(operation: .sttStream, model: request.query("model"), language: request.query("language")), daemon: daemon)
+        var routed = RouteRequest(operation: .sttStream, model: request.query("model"), language: request.query("language"))
+        routed.estimate = Usage(audioSeconds: Self.reservedAudioSeconds)
+        let plan = try await daemon.router.plan(routed, daemon: daemon)
         let first = plan.candidates.first(where: { daemon.router.health($0.name).circuitState != .open }) ?? plan.candidates[0]
         let (instance, model) = (first.instance, first.model)
         let cap = instance.capabilities[.sttStream]
@@ -87,16 +103,39 @@ struct StreamingTranscriptionRoutes {
         let format = AudioFormat(encoding: encoding, sampleRate: rate, channels: channels)
         r.format = format
         r.interimResults = request.query("interim_results") == nil ? true : try request.boolQuery("interim_results")
-        return Session(instance: instance, request: r, format: format)
+        return Session(instance: instance, request: r, format: format, candidate: first)
     }
 
     func run(_ s: Session, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let op: HostOperation
+        let call = CallScope.current
+        let reservation: UsageLedger.Reservation
+        let started = Date()
+        do {
+            reservation = try daemon.ledger.reserve(key: call?.principal?.key,
+                                                    estimate: PriceBook.cost(Usage(audioSeconds: Self.reservedAudioSeconds), s.candidate.rates))
+        } catch {
+            daemon.ledger.record(book(s, call: call, usage: nil, outcome: "budget_exceeded", started: started, firstOutput: nil))
+            try await Self.fail(outbound, error, provider: s.instance.name)
+            return
+        }
         do {
             op = try daemon.start(s.instance, VOX_OP_STT_STREAM, request: VoxJSON.string(s.request))
         } catch {
+            daemon.ledger.record(book(s, call: call, usage: nil, outcome: (error as? VoxError)?.code.name ?? "internal", started: started, firstOutput: nil),
+                                 settling: reservation)
             try await Self.fail(outbound, error, provider: s.instance.name)
             return
+        }
+        let firstOutput = FirstOutputClock()
+        op.whenEnded { [daemon] outcome in
+            let code: String
+            switch outcome {
+            case .success: code = "ok"
+            case .failure(let e): code = e.code.name
+            }
+            daemon.ledger.record(book(s, call: call, usage: op.result?.usage, outcome: code, started: started, firstOutput: firstOutput.seconds),
+                                 settling: reservation)
         }
         let lease = OperationLease(op) // the socket going away cancels the operation
         let clientError = ErrorBox()
@@ -128,6 +167,7 @@ struct StreamingTranscriptionRoutes {
         defer { clientSide.cancel() }
         do {
             while let batch = try await op.nextBatch() {
+                firstOutput.mark(since: started)
                 for case .event(let json) in batch { try await outbound.write(.text(json)) }
             }
             var done: [String: JSONValue] = ["type": .string("done"), "provider": .string(s.instance.name)]
@@ -141,6 +181,17 @@ struct StreamingTranscriptionRoutes {
         _ = lease
     }
 
+    /// The ledger's row for a live session: audio seconds as the plugin
+    /// counted them (what was sent upstream), at the provider's rates.
+    func book(_ s: Session, call: CallScope.Info?, usage: Usage?, outcome: String, started: Date, firstOutput: Double?) -> UsageEntry {
+        let u = usage ?? Usage()
+        return UsageEntry(at: Date(), requestID: call?.requestID ?? "internal", client: call?.principal?.client ?? "internal",
+                          keyID: call?.principal?.keyID, kind: "stt_stream", provider: s.instance.name, model: s.request.model, voice: nil,
+                          usage: u, prices: s.candidate.rates.mapValues(\.usdPerUnit), costUSD: PriceBook.cost(u, s.candidate.rates),
+                          ttfbMs: firstOutput.map { $0 * 1000 }, totalMs: Date().timeIntervalSince(started) * 1000, outcome: outcome,
+                          retries: 0, failovers: 0)
+    }
+
     /// The error in the one error shape, then a close: 1008 for the
     /// client's mistakes, 1011 for the provider's.
     static func fail(_ outbound: WebSocketOutboundWriter, _ error: Error, provider: String?) async throws {
@@ -152,6 +203,14 @@ struct StreamingTranscriptionRoutes {
         let code: WebSocketErrorCode = e.code == .invalidRequest || e.code == .notFound || e.code == .unsupported ? .policyViolation : .unexpectedServerError
         try await outbound.close(code, reason: String(e.code.name))
     }
+}
+
+/// When a session's first result came, once.
+private final class FirstOutputClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Double?
+    func mark(since start: Date) { lock.withLock { if value == nil { value = Date().timeIntervalSince(start) } } }
+    var seconds: Double? { lock.withLock { value } }
 }
 
 /// The first error of the client's side of a session.

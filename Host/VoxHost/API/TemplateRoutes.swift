@@ -107,7 +107,13 @@ struct TemplateRoutes {
             let config = r.string(body, "session_config", "", maxLength: 100)
             var client = try await Self.client(context)
             if let c = r.string(body, "client", "", maxLength: 100) {
-                if c.hasPrefix("uid:"), UInt32(c.dropFirst(4)) != nil { client = c } else { r.problem("client", "must be \"uid:N\" (a socket peer's uid), not \"\(c)\"") }
+                if c.hasPrefix("uid:"), UInt32(c.dropFirst(4)) != nil {
+                    client = c
+                } else if c.hasPrefix("key:"), daemon.keys.key(String(c.dropFirst(4))) != nil {
+                    client = c
+                } else {
+                    r.problem("client", "must be \"uid:N\" (a socket peer's uid) or \"key:ID\" (an API key of GET /v1/keys), not \"\(c)\"")
+                }
             }
             if !r.problems.isEmpty { throw VoxError(problems: r.problems, what: "default not set, nothing was written") }
             if let template { _ = try await find(template) }
@@ -153,6 +159,8 @@ struct TemplateRoutes {
 
     /// Who is asking, as defaults are keyed: `uid:N` of the socket peer.
     static func client(_ context: VoxRequestContext) async throws -> String {
+        // A key's own client name (`key:ID`), else the admin peer's (`uid:N`).
+        if let p = context.principal { return p.client }
         guard let peer = await context.peerCredentials() else { throw VoxError(.forbidden, "defaults are per socket peer; this connection has none") }
         return "uid:\(peer.uid)"
     }

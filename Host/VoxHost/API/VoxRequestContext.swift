@@ -12,6 +12,11 @@ public struct VoxRequestContext: RequestContext, WebSocketRequestContext {
     public let maxUploadSize: Int
     /// Set by a WebSocket route that accepts the upgrade.
     public let webSocket = WebSocketHandlerReference<VoxRequestContext>()
+    /// Set by ErrorMiddleware (the `X-Request-Id` echoed back).
+    public var requestID = ""
+    /// Set by AccessMiddleware: an admin peer or a key holder (nil only on
+    /// open routes called without a key by a non-admin peer).
+    public var principal: Principal?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -60,16 +65,13 @@ struct AdminPolicy: Sendable {
         return false
     }
 
-    /// Throws 403 unless the peer is an admin; else who it is, for the audit log.
+    /// Who made a change, for the audit log. AccessMiddleware has already
+    /// checked the caller's right to the route (see its `requirement`).
     @discardableResult
     func require(_ context: VoxRequestContext, action: String) async throws -> AuditActor {
-        guard let peer = await context.peerCredentials() else {
-            throw VoxError(.forbidden, "\(action) is an admin action, allowed only over the unix socket")
+        guard let p = context.principal else {
+            throw VoxError(.unauthenticated, "\(action) needs an admin socket peer or an API key with the right scope")
         }
-        guard allows(peer) else {
-            let who = adminGroup.map { "root, voxd's user (uid \(getuid())) or members of group \"\($0)\"" } ?? "root or voxd's user (uid \(getuid()))"
-            throw VoxError(.forbidden, "\(action) is an admin action; uid \(peer.uid) may not do it (allowed: \(who))")
-        }
-        return AuditActor(uid: peer.uid, pid: peer.pid)
+        return p.actor
     }
 }

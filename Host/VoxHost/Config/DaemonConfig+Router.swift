@@ -33,6 +33,9 @@ extension TOMLReader {
     /// first_output_timeout_ms = 15000
     /// total_timeout_seconds = 300
     /// weight = 1                     # round_robin share
+    /// [providers.openai.prices]      # USD per billing unit, over the plugin's declared prices
+    /// "gpt-4o-mini" = { input_token = 0.00000015, output_token = 0.0000006 }
+    /// "*" = { character = 0.000015 } # any model of the provider
     /// ```
     mutating func routerSettings(_ root: TOMLTable, defaults: RouterSettings) -> RouterSettings {
         var s = defaults
@@ -91,7 +94,7 @@ extension TOMLReader {
                 guard let p = table(t, name, prefix: "providers") else { continue }
                 let key = "providers.\(name)"
                 rejectUnknown(p, prefix: key, known: ["max_concurrency", "queue_size", "queue_timeout_ms", "first_output_timeout_ms",
-                                                      "total_timeout_seconds", "weight"])
+                                                      "total_timeout_seconds", "weight", "prices"])
                 var l = ProviderLimits()
                 if let v = int(p, "max_concurrency", prefix: key, range: 0...100_000) { l.maxConcurrency = v }
                 if let v = int(p, "queue_size", prefix: key, range: 0...1_000_000) { l.queueSize = v }
@@ -99,10 +102,28 @@ extension TOMLReader {
                 if let v = int(p, "first_output_timeout_ms", prefix: key, range: 1...3_600_000) { l.firstOutputTimeoutSeconds = Double(v) / 1000 }
                 if let v = double(p, "total_timeout_seconds", prefix: key, range: 0.001...86400) { l.totalTimeoutSeconds = v }
                 if let v = int(p, "weight", prefix: key, range: 0...1000) { l.weight = v }
+                if p["prices"] != nil { s.prices[name] = prices(p, prefix: key) }
                 s.providers[name] = l
             }
         }
         return s
+    }
+
+    /// `[providers.NAME.prices]`: model (or "*") → { unit = USD per unit }.
+    private mutating func prices(_ p: TOMLTable, prefix: String) -> [String: [String: Double]] {
+        guard let t = table(p, "prices", prefix: prefix) else { return [:] }
+        var out: [String: [String: Double]] = [:]
+        for model in t.keys.sorted() {
+            let key = "\(prefix).prices.\(model)"
+            guard let m = table(t, model, prefix: "\(prefix).prices") else { continue }
+            rejectUnknown(m, prefix: key, known: Set(PriceBook.units))
+            var units: [String: Double] = [:]
+            for unit in m.keys.sorted() where PriceBook.units.contains(unit) {
+                if let v = double(m, unit, prefix: key, range: 0...1_000) { units[unit] = v }
+            }
+            out[model] = units
+        }
+        return out
     }
 
     private mutating func policy(_ t: TOMLTable, _ key: String, prefix: String) -> RoutePolicy? {

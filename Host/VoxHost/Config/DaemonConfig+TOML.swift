@@ -28,6 +28,10 @@ extension DaemonConfig {
     /// warn_chars = 2000            # a longer rendering comes with a warning
     /// [templates]
     /// system_default = "preset-budget"   # the fallback after the caller's default
+    /// [ledger]
+    /// flush_ms = 1000              # usage rows reach the store in batches this often (a crash loses at most one window)
+    /// budget_day_usd = 50          # spending limits for all calls together (keys have their own)
+    /// budget_month_usd = 1000
     /// [router]                     # see DaemonConfig+Router.swift for the rest
     /// policy = "priority"          # priority | price | latency | round_robin
     /// priority = ["localtts", "examplec"]
@@ -48,7 +52,7 @@ extension DaemonConfig {
         var r = TOMLReader(file: file)
         let root: TOMLTable
         do { root = try TOMLReader.parse(text, file: file) } catch let p as ConfigProblem { throw ConfigErrors(problems: [p]) }
-        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "prompts", "templates", "router", "aliases", "voice_map", "providers"])
+        r.rejectUnknown(root, prefix: "", known: ["daemon", "server", "plugins", "limits", "prompts", "templates", "ledger", "router", "aliases", "voice_map", "providers"])
         func path(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
 
         if let t = r.table(root, "daemon", prefix: "") {
@@ -96,6 +100,12 @@ extension DaemonConfig {
         if let t = r.table(root, "templates", prefix: "") {
             r.rejectUnknown(t, prefix: "templates", known: ["system_default"])
             if let v = r.string(t, "system_default", prefix: "templates") { c.systemTemplate = v }
+        }
+        if let t = r.table(root, "ledger", prefix: "") {
+            r.rejectUnknown(t, prefix: "ledger", known: ["flush_ms", "budget_day_usd", "budget_month_usd"])
+            if let v = r.int(t, "flush_ms", prefix: "ledger", range: 10...60_000) { c.ledger.flushSeconds = Double(v) / 1000 }
+            if let v = r.double(t, "budget_day_usd", prefix: "ledger", range: 0...1e9) { c.ledger.budgetDayUSD = v }
+            if let v = r.double(t, "budget_month_usd", prefix: "ledger", range: 0...1e9) { c.ledger.budgetMonthUSD = v }
         }
         c.router = r.routerSettings(root, defaults: c.router)
         if !r.problems.isEmpty { throw ConfigErrors(problems: r.problems) }

@@ -50,6 +50,9 @@ public struct DaemonConfig: Sendable, Equatable {
     /// default (GET /v1/templates/{id}/resolve).
     public var systemTemplate: String = "preset-budget"
 
+    /// [ledger]: batch window and global budgets (see UsageLedger).
+    public var ledger = UsageLedger.Settings()
+
     /// [router], [router.breaker], [aliases], [voice_map], [providers.NAME]:
     /// see RouterSettings.
     public var router = RouterSettings()

@@ -19,6 +19,23 @@ final class RouteAttempt: @unchecked Sendable {
     private let lock = NSLock()
     private var committed = false
     private let startedAt = DispatchTime.now().uptimeNanoseconds
+    private var _operation: HostOperation?
+    private var _voice: String?
+    private var _fallbackUsage: Usage?
+
+    /// The operation started for this attempt (set by `bind`).
+    var operation: HostOperation? { lock.withLock { _operation } }
+    /// The voice that served (speech), for the ledger and the response.
+    var voice: String? {
+        get { lock.withLock { _voice } }
+        set { lock.withLock { _voice = newValue } }
+    }
+    /// Units the host knows without the plugin (the input's characters, an
+    /// upload's duration): the ledger uses them where the plugin reports none.
+    var fallbackUsage: Usage? {
+        get { lock.withLock { _fallbackUsage } }
+        set { lock.withLock { _fallbackUsage = newValue } }
+    }
 
     init(candidate: RouteCandidate, index: Int, primary: Bool, health: ProviderHealth, limits: ProviderLimits, permit: ProviderHealth.Permit,
          metrics: RouterMetrics, kind: String) {
@@ -39,6 +56,7 @@ final class RouteAttempt: @unchecked Sendable {
     /// freed, the duration observed, and a failure after the first output
     /// (which cannot fail over any more) still counts against the provider.
     func bind(_ op: HostOperation) {
+        lock.withLock { _operation = op }
         op.whenEnded { [self] outcome in
             permit.release()
             let model = candidate.model ?? ""
@@ -110,6 +128,13 @@ extension VoxDaemon {
         var lastError: Error?
         var lastRetryAfter: Int?
         var pendingDelay = 0.0
+        let call = CallScope.current
+        var tried: [String] = []
+        var lastTried: RouteCandidate?
+        /// A request that ends without a served attempt is booked too (cost 0).
+        func book(_ outcome: String) {
+            ledger.record(usageEntry(call, kind: kind, candidate: lastTried, usage: nil, outcome: outcome, attempt: nil, tried: tried))
+        }
         for (k, c) in plan.candidates.enumerated() {
             if attempts >= maxAttempts { break }
             if attempts > 0 && Date().timeIntervalSince(began) + pendingDelay > s.retryBudgetSeconds {
@@ -126,8 +151,17 @@ extension VoxDaemon {
                 router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "skipped")
                 continue
             }
+            // The budget: this request's estimated cost at this provider's prices, held until it ends.
+            let reservation: UsageLedger.Reservation
+            do { reservation = try ledger.reserve(key: call?.principal?.key, estimate: c.estimatedCost ?? 0) } catch {
+                router.metrics.countRequest(kind: kind, code: "budget_exceeded", failovers: attempts)
+                lastTried = c
+                book("budget_exceeded")
+                throw error
+            }
             let permit: ProviderHealth.Permit
             do { permit = try await h.acquire() } catch let e as VoxPluginError {
+                ledger.release(reservation)
                 h.recordNeutral()
                 outcomes.append((c.name, e.message))
                 router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "queue_full")
@@ -137,9 +171,12 @@ extension VoxDaemon {
             let attempt = RouteAttempt(candidate: c, index: attempts, primary: k == 0, health: h, limits: s.limits(c.name), permit: permit,
                                        metrics: router.metrics, kind: kind)
             attempts += 1
+            tried.append(c.name)
+            lastTried = c
             do {
                 let value = try await body(attempt)
                 attempt.commit()
+                settle(attempt, reservation: reservation, call: call, kind: kind, tried: tried)
                 h.recordSuccess(model: c.model, firstOutput: attempt.firstOutputSeconds)
                 router.metrics.observeFirstOutput(provider: c.name, model: c.model ?? "", kind: kind, seconds: attempt.firstOutputSeconds)
                 router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "ok")
@@ -147,10 +184,12 @@ extension VoxDaemon {
                 return (value, attempt)
             } catch {
                 permit.release()  // idempotent: a bound operation releases it too
+                ledger.release(reservation)
                 let ve = error as? VoxError ?? (error as? VoxPluginError).map { VoxError($0, provider: c.name) }
                 if Task.isCancelled || ve?.code == .cancelled || ve == nil {
                     h.recordNeutral()
                     router.metrics.countRequest(kind: kind, code: "cancelled", failovers: attempts - 1)
+                    book(ve == nil && !Task.isCancelled ? "internal" : "cancelled")
                     throw error
                 }
                 let e = ve!
@@ -160,6 +199,7 @@ extension VoxDaemon {
                     h.recordNeutral()
                     router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "error")
                     router.metrics.countRequest(kind: kind, code: e.code.name, failovers: attempts - 1)
+                    book(e.code.name)
                     throw e
                 }
                 let retryAfter = e.retryAfterSeconds.map(Double.init)
@@ -180,7 +220,9 @@ extension VoxDaemon {
         }
         let noun = ProviderResolver.noun(plan.request.operation)
         if attempts == 1, outcomes.count == 1, let lastError {
-            router.metrics.countRequest(kind: kind, code: (lastError as? VoxError)?.code.name ?? "internal", failovers: 0)
+            let code = (lastError as? VoxError)?.code.name ?? "internal"
+            router.metrics.countRequest(kind: kind, code: code, failovers: 0)
+            book(code)
             throw lastError
         }
         var e = VoxError(.unavailable, (outcomes.count == 1 ? "the \(noun) provider is unavailable: " : "all \(outcomes.count) \(noun) providers failed: ")
@@ -188,6 +230,50 @@ extension VoxDaemon {
                          provider: outcomes.count == 1 ? outcomes[0].provider : nil, retriable: true)
         e.retryAfterSeconds = lastRetryAfter
         router.metrics.countRequest(kind: kind, code: "unavailable", failovers: max(0, attempts - 1))
+        book("unavailable")
         throw e
+    }
+
+    /// Books a served attempt when its operation ends (a stream ends long
+    /// after `route` returned): the units the plugin reported (or, on
+    /// success, what the host knows), priced at the candidate's rates, in
+    /// place of the reservation.
+    private func settle(_ a: RouteAttempt, reservation: UsageLedger.Reservation, call: CallScope.Info?, kind: String, tried: [String]) {
+        guard let op = a.operation else {
+            ledger.record(usageEntry(call, kind: kind, candidate: a.candidate, usage: a.fallbackUsage, outcome: "ok", attempt: a, tried: tried),
+                          settling: reservation)
+            return
+        }
+        op.whenEnded { [self] outcome in
+            var usage = op.result?.usage
+            let code: String
+            switch outcome {
+            case .success:
+                code = "ok"
+                if let f = a.fallbackUsage {
+                    var u = usage ?? Usage()
+                    u.characters = u.characters ?? f.characters
+                    u.audioSeconds = u.audioSeconds ?? f.audioSeconds
+                    u.inputTokens = u.inputTokens ?? f.inputTokens
+                    u.outputTokens = u.outputTokens ?? f.outputTokens
+                    usage = u
+                }
+            case .failure(let e): code = e.code.name
+            }
+            ledger.record(usageEntry(call, kind: kind, candidate: a.candidate, usage: usage, outcome: code, attempt: a, tried: tried),
+                          settling: reservation)
+        }
+    }
+
+    func usageEntry(_ call: CallScope.Info?, kind: String, candidate c: RouteCandidate?, usage: Usage?, outcome: String,
+                    attempt a: RouteAttempt?, tried: [String]) -> UsageEntry {
+        let u = usage ?? Usage()
+        let rates = c?.rates ?? [:]
+        let switches = zip(tried, tried.dropFirst()).filter { $0 != $1 }.count
+        return UsageEntry(at: Date(), requestID: call?.requestID ?? "internal", client: call?.principal?.client ?? "internal",
+                          keyID: call?.principal?.keyID, kind: kind, provider: c?.name, model: c?.model, voice: a?.voice, usage: u,
+                          prices: rates.mapValues(\.usdPerUnit), costUSD: PriceBook.cost(u, rates),
+                          ttfbMs: a.map { $0.firstOutputSeconds * 1000 }, totalMs: a.map { $0.seconds * 1000 }, outcome: outcome,
+                          retries: max(0, tried.count - 1), failovers: switches)
     }
 }

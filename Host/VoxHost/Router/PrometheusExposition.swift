@@ -58,6 +58,22 @@ enum PrometheusExposition {
         family("voxd_in_flight", "gauge", "Operations holding a provider's concurrency slot.")
         for n in names { line("voxd_in_flight", [("provider", n)], Double(daemon.router.health(n).inFlightCount)) }
 
+        let l = daemon.ledger.state
+        family("voxd_ledger_lag_seconds", "gauge", "Age of the oldest usage row not yet written to the store (0: all written).")
+        line("voxd_ledger_lag_seconds", [], l.lagSeconds)
+        family("voxd_ledger_pending_rows", "gauge", "Usage rows waiting for the next batch write.")
+        line("voxd_ledger_pending_rows", [], Double(l.pending))
+        family("voxd_ledger_rows_written_total", "counter", "Usage rows written to the store.")
+        line("voxd_ledger_rows_written_total", [], Double(l.written))
+        family("voxd_ledger_write_errors_total", "counter", "Batch writes the store refused (the rows are kept and retried).")
+        line("voxd_ledger_write_errors_total", [], Double(l.writeErrors))
+        family("voxd_ledger_rows_dropped_total", "counter", "Usage rows dropped because too many were waiting for a failing store.")
+        line("voxd_ledger_rows_dropped_total", [], Double(l.dropped))
+        let spend = daemon.ledger.spending("*")
+        family("voxd_spend_usd", "gauge", "USD booked in the ledger for the current UTC day and month.")
+        line("voxd_spend_usd", [("period", "day")], spend.day)
+        line("voxd_spend_usd", [("period", "month")], spend.month)
+
         // The host's per-plugin samples (HTTP, WebSocket, operations, and
         // what plugins report through the metrics service).
         var families: [String: (type: String, rows: [([(String, String)], MetricsStore.Sample)])] = [:]

@@ -82,6 +82,8 @@ public struct RouterSettings: Sendable, Equatable {
     /// Logical voice → provider → that provider's voice id.
     public var voiceMap: [String: [String: String]] = [:]
     public var providers: [String: ProviderLimits] = [:]
+    /// `[providers.NAME.prices]`: provider → model (or "*") → unit → USD.
+    public var prices: [String: [String: [String: Double]]] = [:]
 
     public init() {}
 

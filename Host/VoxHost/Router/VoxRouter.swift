@@ -16,6 +16,16 @@ public struct RouteRequest: Sendable {
     public var formatName: String?
     public var sampleRate: Int?
     public var stream: Bool?
+    /// The units this request is expected to use (the service's estimate:
+    /// prompt and max_tokens, input characters, audio seconds), for its
+    /// estimated cost: the budget reservation and `maxPriceUSD`.
+    public var estimate: Usage?
+    /// Candidates whose estimated cost is above this are not tried
+    /// (`X-Vox-Max-Price`, or `max_price` on explain).
+    public var maxPriceUSD: Double?
+    /// Candidates observed slower to a first output than the class allows
+    /// are not tried (`X-Vox-Latency-Class`).
+    public var latencyClass: LatencyClass?
 
     public init(operation: VoxOperation, model: String? = nil, language: String? = nil, voice: String? = nil,
                 format: AudioEncoding? = nil, formatName: String? = nil, sampleRate: Int? = nil, stream: Bool? = nil) {
@@ -38,6 +48,10 @@ public struct RouteCandidate: Sendable {
     public var reasons: [String]
     /// Estimated USD of a reference request (see VoxRouter.referenceCost).
     public var referenceCost: Double?
+    /// Prices per unit that apply to this provider, model and operation.
+    public var rates: [String: PriceBook.Rate] = [:]
+    /// Estimated USD of this request (from `RouteRequest.estimate`), or nil.
+    public var estimatedCost: Double?
     /// EWMA of time to first output, seconds.
     public var latency: Double?
     public var weight: Int
@@ -64,8 +78,12 @@ public final class VoxRouter: @unchecked Sendable {
     private var health: [String: ProviderHealth] = [:]
     private var roundRobin: [String: Int] = [:]
     let metrics = RouterMetrics()
+    public let prices: PriceBook
 
-    public init(settings: RouterSettings) { self.settings = settings }
+    public init(settings: RouterSettings) {
+        self.settings = settings
+        prices = PriceBook(overrides: settings.prices)
+    }
 
     /// The health record of a provider (created on first use).
     public func health(_ provider: String) -> ProviderHealth {
@@ -84,7 +102,12 @@ public final class VoxRouter: @unchecked Sendable {
     /// The candidates for `r`, ordered by the policy. Throws a 404 for a model
     /// nobody has and a 400 naming the failed constraint (and the providers
     /// that came closest) when no provider can serve the request.
-    func plan(_ r: RouteRequest, daemon: VoxDaemon, offline: Bool = false) async throws -> RoutePlan {
+    func plan(_ request: RouteRequest, daemon: VoxDaemon, offline: Bool = false) async throws -> RoutePlan {
+        var r = request
+        if let scope = CallScope.current {
+            r.maxPriceUSD = r.maxPriceUSD ?? scope.maxPriceUSD
+            r.latencyClass = r.latencyClass ?? scope.latencyClass
+        }
         let resolver = ProviderResolver(daemon: daemon, operation: r.operation, offline: offline)
         let noun = resolver.noun
         let base = await daemon.providers(for: r.operation)
@@ -141,15 +164,30 @@ public final class VoxRouter: @unchecked Sendable {
         var candidates: [RouteCandidate] = []
         var failures: [(provider: String, failed: [(constraint: String, why: String)])] = []
         for (i, m, why) in targets {
-            let failed = constraintFailures(r, i, model: m)
+            let rates = prices.rates(provider: i.name, capabilities: i.capabilities, operations: [r.operation], model: m)
+            let estimated = r.estimate.map { PriceBook.cost($0, rates) }
+            let h = health(i.name)
+            var failed = constraintFailures(r, i, model: m)
+            if let max = r.maxPriceUSD {
+                if rates.isEmpty {
+                    failed.append(("max_price", "\(i.name) declares no price for \(m ?? noun), so it cannot be held to a max price of $\(Self.money(max))"))
+                } else if let cost = estimated ?? Self.referenceCost(rates, r.operation), cost > max {
+                    failed.append(("max_price", "\(i.name)\(m.map { "/\($0)" } ?? "") would cost about $\(Self.money(cost)), above the max price of $\(Self.money(max))"))
+                }
+            }
+            if let cls = r.latencyClass, let bound = cls.maxFirstOutputSeconds, let seen = h.latency(model: m), seen > bound {
+                failed.append(("latency_class", "\(i.name)'s first output takes \(Int((seen * 1000).rounded())) ms (EWMA), above the \(cls.rawValue) class's \(Int(bound * 1000)) ms"))
+            }
             if failed.isEmpty {
-                let h = health(i.name)
                 var why = why
                 if let rate = r.sampleRate, let native = Self.nativeRate(i.capabilities[r.operation]?.sampleRates, rate), native != rate {
                     why += "; voxd resamples its \(native) Hz output to \(rate) Hz"
                 }
-                candidates.append(RouteCandidate(instance: i, model: m, reasons: [why], referenceCost: Self.referenceCost(i.capabilities, r.operation, model: m),
-                                                 latency: h.latency(model: m), weight: settings.limits(i.name).weight))
+                var c = RouteCandidate(instance: i, model: m, reasons: [why], referenceCost: Self.referenceCost(rates, r.operation),
+                                       latency: h.latency(model: m), weight: settings.limits(i.name).weight)
+                c.rates = rates
+                c.estimatedCost = estimated
+                candidates.append(c)
             } else {
                 failures.append((i.name, failed))
                 excluded.append((i.name, failed.map { $0.why }.joined(separator: "; ")))
@@ -226,22 +264,19 @@ public final class VoxRouter: @unchecked Sendable {
         declared == want || declared == "multi" || declared == "*" || want.hasPrefix(declared + "-") || declared.hasPrefix(want + "-")
     }
 
-    /// Estimated USD of a reference request, from the plugin's declared
-    /// prices: chat 1,000 input + 1,000 output tokens; speech 1,000
-    /// characters (or 250 input + 1,000 output tokens for token-priced
-    /// models); transcription 60 audio seconds. nil: no price declared.
-    static func referenceCost(_ caps: Capabilities, _ op: VoxOperation, model: String?) -> Double? {
-        let all = (caps.prices ?? []).filter { $0.operation == op }
-        let own = all.filter { $0.model != nil && $0.model != "*" && $0.model == model }
-        let prices = own.isEmpty ? all.filter { $0.model == nil || $0.model == "*" } : own
-        guard !prices.isEmpty else { return nil }
-        var units: [String: Double]
+    /// Estimated USD of a reference request at `rates` (the plugin's
+    /// declared prices under the config's): chat 1,000 input + 1,000 output
+    /// tokens; speech 1,000 characters (or 250 input + 1,000 output tokens
+    /// for token-priced models); transcription 60 audio seconds. nil: no price.
+    static func referenceCost(_ rates: [String: PriceBook.Rate], _ op: VoxOperation) -> Double? {
+        guard !rates.isEmpty else { return nil }
+        let usage: Usage
         switch op {
-        case .llmChat: units = ["input_token": 1000, "output_token": 1000, "request": 1]
-        case .ttsSynthesize: units = ["character": 1000, "input_token": 250, "output_token": 1000, "request": 1, "audio_second": 60]
-        default: units = ["audio_second": 60, "audio_minute": 1, "request": 1, "character": 1000]
+        case .llmChat: usage = Usage(inputTokens: 1000, outputTokens: 1000, requests: 1)
+        case .ttsSynthesize: usage = Usage(characters: 1000, audioSeconds: 60, inputTokens: 250, outputTokens: 1000, requests: 1)
+        default: usage = Usage(characters: 1000, audioSeconds: 60, requests: 1)
         }
-        return prices.reduce(0) { $0 + $1.usdPerUnit * (units[$1.unit] ?? 0) }
+        return PriceBook.cost(usage, rates)
     }
 
     /// Sorts by the policy (stable over the priority order the list came in).
@@ -318,6 +353,7 @@ public final class VoxRouter: @unchecked Sendable {
                 "reasons": .array(c.reasons.map(JSONValue.string)),
                 "circuit": .string(h.circuitState.rawValue),
                 "reference_cost_usd": c.referenceCost.map(JSONValue.number) ?? .null,
+                "prices": .object(c.rates.mapValues { .number($0.usdPerUnit) }),
                 "latency_ewma_ms": c.latency.map { .number(($0 * 100_000).rounded() / 100) } ?? .null,
                 "would_try": .bool(n < settings.maxAttempts && (!plan.pinned || n == 0)),
             ]
@@ -336,6 +372,8 @@ public final class VoxRouter: @unchecked Sendable {
         if let f = plan.request.formatName ?? plan.request.format?.rawValue { req["format"] = .string(f) }
         if let s = plan.request.sampleRate { req["sample_rate"] = .number(Double(s)) }
         if let s = plan.request.stream { req["stream"] = .bool(s) }
+        if let m = plan.request.maxPriceUSD { req["max_price_usd"] = .number(m) }
+        if let c = plan.request.latencyClass { req["latency_class"] = .string(c.rawValue) }
         return .object([
             "request": .object(req),
             "policy": .string(plan.policy.rawValue),

@@ -49,11 +49,32 @@ extension VoxDaemon {
         }
         if let m = request["model"], m.stringValue == nil, m != .null { throw VoxError(.invalidRequest, "model must be a string") }
         let stream = request["stream"]?.boolValue ?? false
-        let plan = try await router.plan(RouteRequest(operation: .llmChat, model: request["model"]?.stringValue, stream: stream), daemon: self)
+        var routed = RouteRequest(operation: .llmChat, model: request["model"]?.stringValue, stream: stream)
+        routed.estimate = Self.chatEstimate(request, messages: messages)
+        let plan = try await router.plan(routed, daemon: self)
         let (first, attempt) = try await route(plan) { a in try await self.attemptChat(a, request) }
         var chat = first
         chat.attempts = attempt.index + 1
         return chat
+    }
+
+    /// The tokens a chat request may use, for its budget reservation: the
+    /// messages' text at about four characters a token (plus a few per
+    /// message), and `max_completion_tokens` / `max_tokens` out (1,000
+    /// when neither is given).
+    static func chatEstimate(_ request: [String: JSONValue], messages: [JSONValue]) -> Usage {
+        var chars = 0
+        func count(_ v: JSONValue) {
+            switch v {
+            case .string(let s): chars += s.utf8.count
+            case .array(let a): a.forEach(count)
+            case .object(let o): o.values.forEach(count)
+            default: break
+            }
+        }
+        messages.forEach(count)
+        let out = request["max_completion_tokens"]?.intValue ?? request["max_tokens"]?.intValue ?? 1000
+        return Usage(inputTokens: chars / 4 + 4 * messages.count + 1, outputTokens: max(1, out))
     }
 
     /// One candidate: the request with its model, started, and its first

@@ -96,8 +96,10 @@ extension VoxDaemon {
             }
             requested = e
         }
-        let plan = try await router.plan(RouteRequest(operation: .ttsSynthesize, model: r.model, language: r.language, voice: r.voice,
-                                                      format: requested, formatName: format, sampleRate: r.sampleRate), daemon: self)
+        var routed = RouteRequest(operation: .ttsSynthesize, model: r.model, language: r.language, voice: r.voice,
+                                  format: requested, formatName: format, sampleRate: r.sampleRate)
+        routed.estimate = Usage(characters: text.count)
+        let plan = try await router.plan(routed, daemon: self)
         let (first, attempt) = try await route(plan) { a in try await self.attemptSpeech(a, r, requested: requested, format: format) }
         var started = first
         started.attempts = attempt.index + 1
@@ -140,6 +142,8 @@ extension VoxDaemon {
                         case .passthrough: break
                         }
                     }
+                    a.voice = servedVoice
+                    a.fallbackUsage = Usage(characters: r.input.count)
                     var started = StartedSpeech(provider: instance.name, model: servedModel, voice: servedVoice, output: output,
                                                 firstChunk: resampler?.process(bytes) ?? bytes, operation: op)
                     started.resampler = resampler

@@ -35,10 +35,21 @@ extension VoxDaemon {
         guard let encoding = AudioSniff.encoding(of: Array(input.file.prefix(64))) else {
             throw VoxError(.invalidRequest, "file\(input.fileName.map { " \"\($0)\"" } ?? "") does not look like audio (expected wav, mp3, ogg/opus, flac, webm or m4a)")
         }
-        let plan = try await router.plan(RouteRequest(operation: .sttTranscribe, model: input.model, language: input.language,
-                                                      format: encoding), daemon: self)
+        var routed = RouteRequest(operation: .sttTranscribe, model: input.model, language: input.language, format: encoding)
+        routed.estimate = Usage(audioSeconds: Self.audioSeconds(input.file, encoding))
+        let plan = try await router.plan(routed, daemon: self)
         let (result, attempt) = try await route(plan) { a in try await self.attemptTranscription(a, input, encoding: encoding) }
         return (result.provider, result.model, result.transcript, attempt.index + 1)
+    }
+
+    /// An upload's length in seconds: exact for WAV, else from its size at
+    /// a typical compressed bitrate (64 kbit/s), an over-estimate for most
+    /// speech, which suits a budget reservation.
+    static func audioSeconds(_ file: [UInt8], _ encoding: AudioEncoding) -> Double {
+        if encoding == .wav, let h = WAV.parse(file), h.sampleRate > 0, h.channels > 0, h.bitsPerSample > 0 {
+            return Double(min(h.dataBytes, file.count)) / Double(h.sampleRate * h.channels * h.bitsPerSample / 8)
+        }
+        return Double(file.count) / 8000
     }
 
     /// One candidate: the whole file sent, its transcript awaited (none is
@@ -74,6 +85,7 @@ extension VoxDaemon {
         guard let transcript else {
             throw VoxError(.unavailable, "\(instance.name) finished without a transcript", provider: instance.name, retriable: true)
         }
+        a.fallbackUsage = Usage(audioSeconds: transcript.duration ?? Self.audioSeconds(input.file, encoding))
         return (instance.name, model, transcript)
     }
 }

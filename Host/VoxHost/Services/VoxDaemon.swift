@@ -21,6 +21,12 @@ public final class VoxDaemon: Sendable {
     public let logger: Logger
     public let startedAt = Date()
     let admin: AdminPolicy
+    /// API keys, checked in memory; their rate and stream limits.
+    public let keys = KeyRing()
+    /// The usage and cost ledger (batched into the store).
+    public let ledger: UsageLedger
+    /// Prices per billing unit: the plugins' facts under `[providers.NAME.prices]`.
+    public var priceBook: PriceBook { router.prices }
 
     /// Opens the store in `config.stateDir` (creating and migrating it):
     /// a store that cannot be opened, or is damaged, is a start-up error.
@@ -35,6 +41,18 @@ public final class VoxDaemon: Sendable {
         registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir)
         catalog = Catalog(ttl: config.discoveryTTLSeconds, bufferBytes: config.streamBufferBytes)
         admin = AdminPolicy(adminGroup: config.adminGroup)
+        ledger = UsageLedger(store: store, settings: config.ledger, logger: logger)
+    }
+
+    /// Loads the API keys and starts the ledger's batch writer: once, before serving.
+    public func open() async throws {
+        keys.load(try await store.apiKeys())
+        try await ledger.start()
+    }
+
+    /// Writes the ledger's last batch (shutdown, after the plugins).
+    public func close() async {
+        await ledger.stop()
     }
 
     public var uptime: Double { Date().timeIntervalSince(startedAt) }

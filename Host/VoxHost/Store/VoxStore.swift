@@ -164,6 +164,52 @@ public final class VoxStore: Sendable {
                 );
                 """)
         }
+        m.registerMigration("0006_api_keys") { db in
+            // Same shape as the other documents; the body holds the salt and
+            // the hash of the secret, never the secret.
+            try db.execute(sql: """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    body TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                """)
+        }
+        m.registerMigration("0007_usage") { db in
+            // One row per call (see UsageLedger). `at` is unix seconds; `day`
+            // (UTC, yyyy-mm-dd) groups and bounds budget sums cheaply.
+            try db.execute(sql: """
+                CREATE TABLE usage (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at REAL NOT NULL,
+                    day TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    client TEXT NOT NULL,
+                    key_id TEXT,
+                    kind TEXT NOT NULL,
+                    provider TEXT,
+                    model TEXT,
+                    voice TEXT,
+                    input_tokens INTEGER,
+                    output_tokens INTEGER,
+                    characters INTEGER,
+                    audio_seconds REAL,
+                    prices TEXT,
+                    cost_usd REAL NOT NULL,
+                    ttfb_ms REAL,
+                    total_ms REAL,
+                    outcome TEXT NOT NULL,
+                    retries INTEGER NOT NULL,
+                    failovers INTEGER NOT NULL
+                );
+                CREATE INDEX usage_at ON usage(at);
+                CREATE INDEX usage_key_day ON usage(key_id, day);
+                CREATE INDEX usage_request ON usage(request_id);
+                """)
+        }
         return m
     }
 

@@ -80,7 +80,8 @@ public enum TemplateCost {
 
     /// `unset`: components the template leaves to the router (their cost
     /// is unknown, so the estimate is not complete).
-    public static func estimate(_ components: [Component], unset: [String] = [], assumptions a: Assumptions = Assumptions()) -> JSONValue {
+    public static func estimate(_ components: [Component], unset: [String] = [], assumptions a: Assumptions = Assumptions(),
+                                prices: PriceBook = PriceBook()) -> JSONValue {
         var total = 0.0
         var complete = unset.isEmpty
         var out: [String: JSONValue] = [:]
@@ -94,14 +95,8 @@ public enum TemplateCost {
                 out[c.key] = .object(o)
                 continue
             }
-            // Per unit, the model's own price over a wildcard one.
-            var byUnit: [String: Price] = [:]
-            for p in caps.prices ?? [] where c.operations.contains(p.operation) {
-                let exact = p.model != nil && p.model != "*" && p.model == model
-                let wildcard = p.model == nil || p.model == "*"
-                guard exact || wildcard else { continue }
-                if exact || byUnit[p.unit] == nil { byUnit[p.unit] = p }
-            }
+            // Per unit, the model's own price over a wildcard one, config over the plugin's.
+            let byUnit = prices.rates(provider: c.provider, capabilities: caps, operations: c.operations, model: model)
             var lines: [JSONValue] = []
             var sum = 0.0
             var notes: [String] = []

@@ -60,7 +60,7 @@ struct TemplateValidator {
             report.errors.append(FieldProblem("turn_detection", "server_vad needs voice activity detection: set vad.enabled to true, or turn_detection to none"))
         }
         await checkPrompt(config, into: &report)
-        report.cost = TemplateCost.estimate(costParts, unset: unset)
+        report.cost = TemplateCost.estimate(costParts, unset: unset, prices: daemon.priceBook)
         return report
     }
 

@@ -1,0 +1,267 @@
+import Foundation
+import GRDB
+import Logging
+import VoxPluginKit
+
+/// One call, as the ledger keeps it: who, what, which provider, the units
+/// in the provider's own billing units, the prices applied and the cost,
+/// latency, outcome (`ok` or the error code the client got), retries and
+/// failovers.
+public struct UsageEntry: Sendable, Equatable {
+    public var at: Date
+    public var requestID: String
+    /// `uid:N` (an admin socket peer) or `key:ID`.
+    public var client: String
+    public var keyID: String?
+    /// chat | tts | stt | stt_stream
+    public var kind: String
+    public var provider: String?
+    public var model: String?
+    public var voice: String?
+    public var usage: Usage
+    /// unit → USD per unit, as applied.
+    public var prices: [String: Double]
+    public var costUSD: Double
+    public var ttfbMs: Double?
+    public var totalMs: Double?
+    public var outcome: String
+    /// Attempts beyond the first.
+    public var retries: Int
+    /// Attempts that moved to another provider.
+    public var failovers: Int
+}
+
+/// The usage and cost ledger: every call is appended in memory and written
+/// to the store's `usage` table in batches, one transaction per batch
+/// window (`[ledger] flush_ms`, default 1000), so a write never waits on
+/// the request path and a crash loses at most the last window.
+///
+/// Budgets: before a call the router reserves its estimated cost against
+/// each budget that applies (the caller's key's day and month budgets, and
+/// the global ones in `[ledger]`); the reservation is replaced by the real
+/// cost when the call ends. Spent amounts are kept in memory (loaded from
+/// the table at start, then advanced as entries are appended, before they
+/// reach the disk), so concurrent calls cannot overspend and checking a
+/// budget costs no query.
+public final class UsageLedger: @unchecked Sendable {
+    public struct Settings: Sendable, Equatable {
+        public var flushSeconds = 1.0
+        public var budgetDayUSD: Double?
+        public var budgetMonthUSD: Double?
+        /// Entries kept in memory while the store refuses writes; beyond it
+        /// the oldest are dropped (and counted).
+        public var maxPending = 100_000
+        public init() {}
+    }
+
+    let store: VoxStore
+    let settings: Settings
+    let logger: Logger
+    private let lock = NSLock()
+    private var pending: [UsageEntry] = []
+    /// scope ("*" or a key id) → period ("d:2026-11-21", "m:2026-11") → USD spent.
+    private var spent: [String: [String: Double]] = [:]
+    /// scope → USD reserved by calls in flight.
+    private var reserved: [String: Double] = [:]
+    private var flusher: Task<Void, Never>?
+    private var written = 0
+    private var dropped = 0
+    private var writeErrors = 0
+    private var lastFlushAt: Date?
+
+    public init(store: VoxStore, settings: Settings, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: - Life cycle
+
+    /// Loads this month's spending and starts the batch writer.
+    public func start() async throws {
+        let month = Self.monthStart(Date())
+        let rows = try await store.read { db in
+            try Row.fetchAll(db, sql: "SELECT key_id, day, SUM(cost_usd) AS usd FROM usage WHERE day >= ? GROUP BY key_id, day", arguments: [month])
+                .map { (key: $0["key_id"] as String?, day: $0["day"] as String, usd: $0["usd"] as Double) }
+        }
+        lock.withLock {
+            for r in rows {
+                let day = r.day, usd = r.usd
+                for scope in ["*", r.key].compactMap({ $0 }) {
+                    spent[scope, default: [:]]["d:\(day)", default: 0] += usd
+                    spent[scope, default: [:]]["m:\(day.prefix(7))", default: 0] += usd
+                }
+            }
+        }
+        let period = UInt64(settings.flushSeconds * 1e9)
+        flusher = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: period)
+                guard let self else { return }
+                await self.flush()
+            }
+        }
+    }
+
+    /// Writes what is pending and stops the writer (shutdown).
+    public func stop() async {
+        flusher?.cancel()
+        flusher = nil
+        await flush()
+    }
+
+    // MARK: - Recording
+
+    /// Appends an entry (and settles its reservation, if any).
+    public func record(_ e: UsageEntry, settling reservation: Reservation? = nil) {
+        lock.withLock {
+            if let reservation { unreserve(reservation) }
+            if e.costUSD > 0 {
+                let d = "d:\(Self.day(e.at))", m = "m:\(Self.day(e.at).prefix(7))"
+                for scope in ["*", e.keyID].compactMap({ $0 }) {
+                    spent[scope, default: [:]][d, default: 0] += e.costUSD
+                    spent[scope, default: [:]][m, default: 0] += e.costUSD
+                }
+            }
+            pending.append(e)
+            if pending.count > settings.maxPending {
+                let over = pending.count - settings.maxPending
+                pending.removeFirst(over)
+                dropped += over
+            }
+        }
+    }
+
+    /// Writes every pending entry in one transaction. On failure they stay
+    /// pending (and are retried at the next window).
+    public func flush() async {
+        let batch: [UsageEntry] = lock.withLock { let b = pending; pending = []; return b }
+        guard !batch.isEmpty else { return }
+        do {
+            try await store.write { db in
+                let sql = """
+                    INSERT INTO usage (at, day, request_id, client, key_id, kind, provider, model, voice, input_tokens, output_tokens,
+                                       characters, audio_seconds, prices, cost_usd, ttfb_ms, total_ms, outcome, retries, failovers)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+                let statement = try db.cachedStatement(sql: sql)
+                for e in batch {
+                    let prices = e.prices.isEmpty ? nil : JSONValue.object(e.prices.mapValues(JSONValue.number)).serialized
+                    try statement.execute(arguments: [
+                        e.at.timeIntervalSince1970, Self.day(e.at), e.requestID, e.client, e.keyID, e.kind, e.provider, e.model, e.voice,
+                        e.usage.inputTokens, e.usage.outputTokens, e.usage.characters, e.usage.audioSeconds, prices, e.costUSD,
+                        e.ttfbMs, e.totalMs, e.outcome, e.retries, e.failovers,
+                    ])
+                }
+            }
+            lock.withLock { written += batch.count; lastFlushAt = Date(); pruneOldPeriods() }
+        } catch {
+            lock.withLock {
+                pending.insert(contentsOf: batch, at: 0)
+                writeErrors += 1
+            }
+            logger.error("usage ledger: batch not written; kept for the next window", metadata: ["rows": .stringConvertible(batch.count), "error": .string("\(error)")])
+        }
+    }
+
+    // MARK: - Budgets
+
+    /// A cost held against budgets while its call is in flight.
+    public struct Reservation: Sendable {
+        let scopes: [String]
+        let usd: Double
+    }
+
+    /// Reserves `estimate` USD for a call by `key` (nil: an admin peer, only
+    /// the global budgets apply). Throws a 402 naming the budget that would
+    /// be exceeded, how much is spent and reserved, and when it resets.
+    public func reserve(key: APIKey?, estimate: Double, now: Date = Date()) throws -> Reservation {
+        var checks: [(scope: String, label: String, day: Double?, month: Double?)] = [("*", "voxd's", settings.budgetDayUSD, settings.budgetMonthUSD)]
+        if let key { checks.append((key.id, "API key \(key.id) (\(key.name))'s", key.budgetDayUSD, key.budgetMonthUSD)) }
+        let d = "d:\(Self.day(now))", m = "m:\(Self.day(now).prefix(7))"
+        return try lock.withLock {
+            for c in checks {
+                for (period, budget, name) in [(d, c.day, "daily"), (m, c.month, "monthly")] {
+                    guard let budget else { continue }
+                    let used = spent[c.scope]?[period] ?? 0
+                    let held = reserved[c.scope] ?? 0
+                    if used >= budget || used + held + estimate > budget {
+                        let reset = name == "daily" ? Self.nextDay(now) : Self.nextMonth(now)
+                        var e = VoxError(.rateLimited, "\(c.label) \(name) budget of $\(Self.money(budget)) would be exceeded: $\(Self.money(used)) spent"
+                                         + (held > 0 ? ", $\(Self.money(held)) held by calls in flight" : "")
+                                         + ", and this request may cost up to $\(Self.money(estimate)); it resets at \(APIKey.iso(reset))",
+                                         retriable: false, status: .init(code: 402, reasonPhrase: "Payment Required"))
+                        e.retryAfterSeconds = max(1, Int(reset.timeIntervalSince(now).rounded(.up)))
+                        throw e
+                    }
+                }
+            }
+            let scopes = checks.map(\.scope)
+            for s in scopes { reserved[s, default: 0] += estimate }
+            return Reservation(scopes: scopes, usd: estimate)
+        }
+    }
+
+    /// Gives back a reservation whose call ended without an entry.
+    public func release(_ r: Reservation) { lock.withLock { unreserve(r) } }
+
+    private func unreserve(_ r: Reservation) {
+        for s in r.scopes {
+            let left = (reserved[s] ?? 0) - r.usd
+            reserved[s] = left > 1e-12 ? left : nil
+        }
+    }
+
+    /// USD spent today and this month by a key (or "*": everyone).
+    public func spending(_ scope: String, now: Date = Date()) -> (day: Double, month: Double, reserved: Double) {
+        lock.withLock {
+            (spent[scope]?["d:\(Self.day(now))"] ?? 0, spent[scope]?["m:\(Self.day(now).prefix(7))"] ?? 0, reserved[scope] ?? 0)
+        }
+    }
+
+    private func pruneOldPeriods() {
+        let now = Date()
+        let keep: Set<String> = ["d:\(Self.day(now))", "m:\(Self.day(now).prefix(7))"]
+        for (scope, periods) in spent where periods.keys.contains(where: { !keep.contains($0) }) {
+            spent[scope] = periods.filter { keep.contains($0.key) }
+        }
+    }
+
+    // MARK: - State for /metrics and /v1/status
+
+    public struct State: Sendable {
+        public var pending: Int
+        /// Age of the oldest entry not yet on disk (0 when none).
+        public var lagSeconds: Double
+        public var written: Int
+        public var dropped: Int
+        public var writeErrors: Int
+    }
+
+    public var state: State {
+        lock.withLock {
+            State(pending: pending.count, lagSeconds: pending.first.map { max(0, Date().timeIntervalSince($0.at)) } ?? 0,
+                  written: written, dropped: dropped, writeErrors: writeErrors)
+        }
+    }
+
+    // MARK: - Calendar (UTC)
+
+    static let utc: Calendar = { var c = Calendar(identifier: .gregorian); c.timeZone = TimeZone(identifier: "UTC")!; return c }()
+
+    static func day(_ d: Date) -> String {
+        let c = utc.dateComponents([.year, .month, .day], from: d)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    static func monthStart(_ d: Date) -> String { String(day(d).prefix(7)) + "-01" }
+    static func nextDay(_ d: Date) -> Date { utc.date(byAdding: .day, value: 1, to: utc.startOfDay(for: d))! }
+    static func nextMonth(_ d: Date) -> Date {
+        let c = utc.dateComponents([.year, .month], from: d)
+        return utc.date(byAdding: .month, value: 1, to: utc.date(from: c)!)!
+    }
+
+    static func money(_ v: Double) -> String {
+        v >= 0.01 || v == 0 ? String(format: "%.2f", v) : String(format: "%.6f", v)
+    }
+}
