@@ -6,7 +6,7 @@ import Foundation
 // API documents, from a file or stdin (-), and are admin actions on voxd's side.
 
 /// A JSON document from a file, or from stdin for "-".
-private func readDocument(_ path: String) throws -> Data {
+func readDocument(_ path: String) throws -> Data {
     let data: Data
     if path == "-" {
         data = FileHandle.standardInput.readDataToEndOfFile()
@@ -20,9 +20,9 @@ private func readDocument(_ path: String) throws -> Data {
     return data
 }
 
-private func object(_ data: Data) -> [String: Any] { (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:] }
+func object(_ data: Data) -> [String: Any] { (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:] }
 
-private func segment(_ s: String) -> String { DaemonClient.encodeSegment(s) }
+func segment(_ s: String) -> String { DaemonClient.encodeSegment(s) }
 
 /// Prints the problems of a validation answer, one per line.
 private func printProblems(_ title: String, _ list: Any?, colour: Colour) {

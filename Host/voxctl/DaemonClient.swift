@@ -50,6 +50,11 @@ final class DaemonClient {
         try await send(.DELETE, path: path, query: [], body: nil)
     }
 
+    /// PATCH with a JSON body; returns the body of a 2xx answer.
+    func patch(_ path: String, json: Data) async throws -> Data {
+        try await send(.PATCH, path: path, query: [], body: json)
+    }
+
     private func send(
         _ method: HTTPMethod, path: String, query: [(String, String?)], body: Data?
     ) async throws -> Data {
@@ -114,6 +119,10 @@ final class DaemonClient {
         request.method = method
         request.headers.add(name: "User-Agent", value: "voxctl/\(voxctlVersion)")
         request.headers.add(name: "Accept", value: accept)
+        // An API key for callers voxd does not take as admins (SO_PEERCRED).
+        if let key = ProcessInfo.processInfo.environment["VOXD_API_KEY"], !key.isEmpty {
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        }
         if let body {  // (AHC sets Content-Length, also "0" for a body-less POST)
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

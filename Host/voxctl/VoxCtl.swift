@@ -4,7 +4,7 @@ import Foundation
 // voxctl: the command-line client of voxd. It speaks HTTP/1.1 over voxd's unix socket.
 //
 // Files: VoxCtl.swift (root command, global options), Commands.swift (query and admin
-// subcommands), Speak.swift, Route.swift (route explain), CheckConfig.swift, DaemonClient.swift (the socket client),
+// subcommands), KeyCommands.swift (keys, usage), Speak.swift, Route.swift (route explain), CheckConfig.swift, DaemonClient.swift (the socket client),
 // API.swift (the daemon's JSON documents), Table.swift (human output), Errors.swift
 // (error reporting and exit codes, listed there).
 
@@ -24,6 +24,9 @@ struct VoxCtl: AsyncParsableCommand {
             --socket PATH, the VOXD_SOCKET environment variable, \(defaultSocketPath) \
             (voxd's development state directory, relative to the current directory).
 
+            Socket peers voxd takes as admins (root, its own user, its admin group) need no key; \
+            anyone else sets VOXD_API_KEY to an API key (vx_…) that an admin made with voxctl keys create.
+
             --socket, --json and --timeout go before or after the subcommand. --json prints \
             voxd's JSON answer, pretty-printed, for scripts; for an error, voxd's error document \
             (the message still goes to stderr and the exit code tells what happened).
@@ -41,7 +44,7 @@ struct VoxCtl: AsyncParsableCommand {
         subcommands: [
             Status.self, Plugins.self, Caps.self, Voices.self, Models.self,
             Speak.self, Route.self, Reload.self, CheckConfig.self,
-            Prompts.self, Templates.self, Configs.self, Audit.self,
+            Prompts.self, Templates.self, Configs.self, Audit.self, Keys.self, UsageCommand.self,
         ]
     )
 

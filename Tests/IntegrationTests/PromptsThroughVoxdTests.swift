@@ -67,12 +67,21 @@ final class PromptsThroughVoxdTests: XCTestCase {
         XCTAssertEqual(stale.status, 409, stale.text)
         XCTAssertEqual(try d.curl("/v1/prompts/\(id)").json["text"] as? String, "You are {{agent}}, at {{clinic}}.")
 
-        // Writes are admin actions: another uid gets 403 and changes nothing.
+        // Another uid needs a key: without one, 401; with a config:read key it may
+        // read and render, not write (403, nothing changed), nor read the audit log.
         let nobody = try d.post("/v1/prompts", #"{"name":"Sneaky","text":"hi"}"#, asUser: 65534)
-        XCTAssertEqual(nobody.status, 403, nobody.text)
-        XCTAssertEqual(try d.curl("/v1/prompts/\(id)/render", method: "POST", body: Data(#"{"values":{"clinic":"A"}}"#.utf8), asUser: 65534).status, 200,
-                       "reading and rendering need no admin")
-        XCTAssertEqual(try d.curl("/v1/audit", asUser: 65534).status, 403)
+        XCTAssertEqual(nobody.status, 401, nobody.text)
+        XCTAssertEqual(try d.curl("/v1/prompts/\(id)/render", method: "POST", body: Data(#"{"values":{"clinic":"A"}}"#.utf8), asUser: 65534).status, 401)
+        let key = try d.post("/v1/keys", #"{"name":"reader","scopes":["config:read"]}"#)
+        XCTAssertEqual(key.status, 201, key.text)
+        let bearer = ["-H", "Authorization: Bearer \(key.json["secret"] as? String ?? "")"]
+        XCTAssertEqual(try d.curl("/v1/prompts/\(id)/render", method: "POST", body: Data(#"{"values":{"clinic":"A"}}"#.utf8), asUser: 65534, extra: bearer).status, 200,
+                       "reading and rendering need config:read")
+        let sneaky = try d.curl("/v1/prompts", method: "POST", body: Data(#"{"name":"Sneaky","text":"hi"}"#.utf8), asUser: 65534, extra: bearer)
+        XCTAssertEqual(sneaky.status, 403, sneaky.text)
+        XCTAssertTrue((sneaky.error?["message"] as? String ?? "").contains("lacks the scope \"config:write\""), sneaky.text)
+        XCTAssertEqual(try d.curl("/v1/audit", asUser: 65534, extra: bearer).status, 403)
+        XCTAssertEqual((try d.curl("/v1/prompts").json["prompts"] as? [[String: Any]] ?? []).filter { $0["name"] as? String == "Sneaky" }.count, 0)
 
         // The audit log has who, what, before and after.
         let audit = try d.curl("/v1/audit?object_id=\(id)").json["entries"] as! [[String: Any]]

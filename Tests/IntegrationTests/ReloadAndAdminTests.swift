@@ -84,12 +84,18 @@ final class ReloadAndAdminTests: XCTestCase {
         XCTAssertEqual(off.json["state"] as? String, "disabled", off.text)
         XCTAssertEqual(try d.post("/v1/audio/speech", #"{"model":"examplec","input":"E"}"#).status, 503)
 
-        // Not an admin: uid 65534 may read, not change.
+        // Not an admin: uid 65534 may check health; anything else needs a key, and
+        // a key without the admin scope may not change plugins.
         XCTAssertEqual(try d.curl("/v1/health", asUser: 65534).status, 200)
-        let denied = try d.post("/v1/plugins/examplec/enable", "", asUser: 65534)
-        XCTAssertEqual(denied.status, 403)
-        XCTAssertTrue((denied.error?["message"] as? String ?? "").contains("uid 65534 may not do it"), denied.text)
-        XCTAssertEqual(try d.post("/v1/reload", "", asUser: 65534).status, 403)
+        let anonymous = try d.post("/v1/plugins/examplec/enable", "", asUser: 65534)
+        XCTAssertEqual(anonymous.status, 401, anonymous.text)
+        XCTAssertTrue((anonymous.error?["message"] as? String ?? "").contains("uid 65534 is not a voxd admin, so it needs an API key"), anonymous.text)
+        let key = try d.post("/v1/keys", #"{"name":"tts app","scopes":["tts"]}"#)
+        let bearer = ["-H", "Authorization: Bearer \(key.json["secret"] as? String ?? "")"]
+        let denied = try d.curl("/v1/plugins/examplec/enable", method: "POST", asUser: 65534, extra: bearer)
+        XCTAssertEqual(denied.status, 403, denied.text)
+        XCTAssertTrue((denied.error?["message"] as? String ?? "").contains("lacks the scope \"admin\""), denied.text)
+        XCTAssertEqual(try d.curl("/v1/reload", method: "POST", asUser: 65534, extra: bearer).status, 403)
 
         d.stop()
         try d.start()

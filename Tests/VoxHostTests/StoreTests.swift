@@ -17,9 +17,9 @@ final class StoreTests: XCTestCase {
         let store = try VoxStore(stateDir: dir)
         XCTAssertEqual(store.path, "\(dir)/voxd.sqlite")
         XCTAssertEqual(store.journalMode, "wal")
-        XCTAssertEqual(try store.appliedMigrations(), ["0001_audit", "0002_prompts", "0003_templates", "0004_client_defaults", "0005_session_configs"])
+        XCTAssertEqual(try store.appliedMigrations(), ["0001_audit", "0002_prompts", "0003_templates", "0004_client_defaults", "0005_session_configs", "0006_api_keys", "0007_usage"])
         // Opening again applies nothing twice.
-        XCTAssertEqual(try VoxStore(stateDir: dir).appliedMigrations().count, 5)
+        XCTAssertEqual(try VoxStore(stateDir: dir).appliedMigrations().count, 7)
     }
 
     func testRefusesAStoreFromANewerVoxd() throws {

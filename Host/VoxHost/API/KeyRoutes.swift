@@ -139,7 +139,7 @@ struct KeyRoutes {
             } else {
                 r.problem("expires_at", "\"\(s)\" is not an ISO-8601 time (2026-12-31T23:59:59Z) or date")
             }
-        } else if let days = r.double(body, "expires_in_days", "", range: 0.0001...36500) {
+        } else if let days = r.double(body, "expires_in_days", "", range: 0.00001...36500) {
             k.expiresAt = Date().addingTimeInterval(days * 86400)
         }
     }

@@ -68,23 +68,25 @@ struct AccessMiddleware: RouterMiddleware {
         var extra = HTTPFields()
         var slot: KeyRing.StreamSlot?
         if let principal {
+            // Every request a key makes counts against its rate, refused ones included.
+            if let key = principal.key, let (admitted, limit) = daemon.keys.admit(key) {
+                extra = limit.headers
+                if !admitted {
+                    var e = VoxError(.rateLimited, "API key \(key.id) (\(key.name)) made its \(limit.limit) requests this minute (rate_limit.requests_per_minute); the window resets in \(limit.resetSeconds) s")
+                    e.retryAfterSeconds = limit.resetSeconds
+                    return try Self.answer(e, request, context, extra)
+                }
+            }
             switch need {
             case .scope(let s), .operation(let s):
                 guard principal.allows(s) else {
                     let k = principal.key!
-                    throw VoxError(.forbidden, "API key \(k.id) (\(k.name)) lacks the scope \"\(s.rawValue)\" this route needs; it has \(k.scopes.sorted().map(\.rawValue).joined(separator: ", "))")
+                    let e = VoxError(.forbidden, "API key \(k.id) (\(k.name)) lacks the scope \"\(s.rawValue)\" this route needs; it has \(k.scopes.sorted().map(\.rawValue).joined(separator: ", "))")
+                    return try Self.answer(e, request, context, extra)
                 }
             case .open, .anyKey: break
             }
             if let key = principal.key {
-                if let (admitted, limit) = daemon.keys.admit(key) {
-                    extra = limit.headers
-                    if !admitted {
-                        var e = VoxError(.rateLimited, "API key \(key.id) (\(key.name)) made its \(limit.limit) requests this minute (rate_limit.requests_per_minute); the window resets in \(limit.resetSeconds) s")
-                        e.retryAfterSeconds = limit.resetSeconds
-                        return try Self.answer(e, request, context, extra)
-                    }
-                }
                 if case .operation = need {
                     do { slot = try daemon.keys.acquireStream(key) } catch let e as VoxError { return try Self.answer(e, request, context, extra) }
                 }
