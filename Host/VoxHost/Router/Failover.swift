@@ -131,8 +131,15 @@ extension VoxDaemon {
         let call = CallScope.current
         var tried: [String] = []
         var lastTried: RouteCandidate?
+        var log = logger
+        log[metadataKey: "request.id"] = .string(call?.requestID ?? "internal")
+        log[metadataKey: "kind"] = .string(kind)
         /// A request that ends without a served attempt is booked too (cost 0).
         func book(_ outcome: String) {
+            if outcome != "cancelled" {
+                log.notice("request failed", metadata: ["code": .string(outcome), "tried": .string(tried.joined(separator: ",")),
+                                                        "provider": .string(lastTried?.name ?? "-")])
+            }
             ledger.record(usageEntry(call, kind: kind, candidate: lastTried, usage: nil, outcome: outcome, attempt: nil, tried: tried))
         }
         for (k, c) in plan.candidates.enumerated() {
@@ -177,6 +184,9 @@ extension VoxDaemon {
                 let value = try await body(attempt)
                 attempt.commit()
                 settle(attempt, reservation: reservation, call: call, kind: kind, tried: tried)
+                log.debug("request served", metadata: ["provider": .string(c.name), "model": .string(c.model ?? "-"),
+                                                       "attempts": .stringConvertible(attempts),
+                                                       "first_output_ms": .stringConvertible(Int(attempt.firstOutputSeconds * 1000))])
                 h.recordSuccess(model: c.model, firstOutput: attempt.firstOutputSeconds)
                 router.metrics.observeFirstOutput(provider: c.name, model: c.model ?? "", kind: kind, seconds: attempt.firstOutputSeconds)
                 router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "ok")
@@ -205,6 +215,9 @@ extension VoxDaemon {
                 let retryAfter = e.retryAfterSeconds.map(Double.init)
                 h.recordFailure("\(e.code.name): \(e.message)", retryAfter: retryAfter)
                 router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "failed")
+                log.warning("attempt failed; trying the next candidate", metadata: [
+                    "provider": .string(c.name), "model": .string(c.model ?? "-"), "code": .string(e.code.name), "error": .string(e.message),
+                ])
                 outcomes.append((c.name, "\(e.code.name): \(e.message)"))
                 lastError = e
                 if let r = e.retryAfterSeconds { lastRetryAfter = min(lastRetryAfter ?? r, r) }
