@@ -121,9 +121,9 @@ struct AccessMiddleware: RouterMiddleware {
         if let bearer, bearer.hasPrefix("vx_") {
             return Principal(kind: .key(try daemon.keys.authenticate(bearer)))
         }
+        guard required else { return nil }  // an open route: no need to ask who it is
         let peer = await context.peerCredentials()
         if let peer, daemon.admin.allows(peer) { return Principal(kind: .peerAdmin(uid: peer.uid, pid: peer.pid)) }
-        guard required else { return nil }
         if let bearer { _ = try daemon.keys.authenticate(bearer) }  // throws: not a voxd key
         let who = peer.map { "uid \($0.uid)" } ?? "this connection"
         throw VoxError(.unauthenticated, "\(who) is not a voxd admin, so it needs an API key: send Authorization: Bearer vx_… (an admin creates one with voxctl keys create)")
