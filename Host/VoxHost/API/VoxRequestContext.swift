@@ -26,11 +26,34 @@ public struct VoxRequestContext: RequestContext, WebSocketRequestContext {
 
     /// The uid/gid/pid of the process on the other end of the unix socket,
     /// or nil on a TCP connection.
+    /// Asked once per connection (the peer cannot change), then remembered
+    /// until the connection closes: asking costs a hop onto its event loop.
     func peerCredentials() async -> PeerCredentials? {
+        if let known = PeerCredentialCache.shared.get(channel) { return known }
         guard let provider = channel as? SocketOptionProvider else { return nil }
         let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SO_PEERCRED)
-        return try? await future.get()
+        guard let peer = try? await future.get() else { return nil }
+        PeerCredentialCache.shared.put(channel, peer)
+        return peer
     }
+}
+
+/// Each open connection's peer, read with SO_PEERCRED on its first request.
+final class PeerCredentialCache: @unchecked Sendable {
+    static let shared = PeerCredentialCache()
+    private let lock = NSLock()
+    private var peers: [ObjectIdentifier: PeerCredentials] = [:]
+
+    func get(_ channel: any Channel) -> PeerCredentials? { lock.withLock { peers[ObjectIdentifier(channel)] } }
+
+    func put(_ channel: any Channel, _ peer: PeerCredentials) {
+        let id = ObjectIdentifier(channel)
+        let fresh = lock.withLock { peers.updateValue(peer, forKey: id) == nil }
+        // Forgotten when the connection closes (before its identity can be reused).
+        if fresh { channel.closeFuture.whenComplete { [self] _ in lock.withLock { _ = peers.removeValue(forKey: id) } } }
+    }
+
+    var count: Int { lock.withLock { peers.count } }
 }
 
 /// Glibc's `struct ucred` (hidden from Swift behind _GNU_SOURCE).
