@@ -95,6 +95,17 @@ final class LedgerTests: XCTestCase {
     }
 
     func testUTCDaysAndMonths() {
+        // The integer conversion agrees with Calendar over four centuries of days, leap years included.
+        var t = -2_208_988_800.0 // 1900-01-01
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withFullDate]
+        while t < 10_413_792_000 { // 2300
+            let d = Date(timeIntervalSince1970: t + 43_200)
+            XCTAssertEqual(UsageLedger.day(d), f.string(from: d))
+            t += 86_400 * 37
+        }
+        XCTAssertEqual(UsageLedger.day(Date(timeIntervalSince1970: 951_782_400)), "2000-02-29")
+        XCTAssertEqual(UsageLedger.day(Date(timeIntervalSince1970: 951_868_799)), "2000-02-29")
         let d = Date(timeIntervalSince1970: 1_795_305_599)
         let next = UsageLedger.nextDay(d)
         XCTAssertEqual(UsageLedger.day(next), UsageLedger.day(d.addingTimeInterval(86_400)))

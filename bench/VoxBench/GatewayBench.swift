@@ -126,6 +126,26 @@ enum GatewayBench {
         await fake.stop()
     }
 
+    /// `VoxBench gateway-profile`: only voxd's non-streaming chat at
+    /// concurrency 8 for 20 s, next to direct — a steady load to attach
+    /// `perf record -p` to (no LiteLLM in the picture).
+    static func profile() async throws {
+        let fake = try await OpenAIFake.start()
+        let voxd = try await ProviderBench.startDaemon(fake: fake)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+        let direct = Target(name: "direct", chatURL: "\(fake.baseURL)/chat/completions", speechURL: "", model: "gpt-4o-mini", ttsModel: "")
+        let viaVoxd = Target(name: "voxd", chatURL: voxd.url("/v1/chat/completions"), speechURL: "", model: "openai/gpt-4o-mini", ttsModel: "")
+        for t in [direct, viaVoxd] { for _ in 0..<20 { _ = try await chatOnce(client, t) } }
+        let d = try await load(client, direct, concurrency: 8, requests: 40_000, seconds: 5)
+        Bench.line(String(format: "direct c=8: %.0f req/s, p50 %.2f ms; voxd for 20 s now (pid %d)", d.rps, d.p50 * 1e3, getpid()))
+        let v = try await load(client, viaVoxd, concurrency: 8, requests: 200_000, seconds: 20)
+        Bench.line(String(format: "voxd c=8: %.0f req/s (%.2f of direct), p50 %.2f ms", v.rps, v.rps / d.rps, v.p50 * 1e3))
+        try await client.shutdown()
+        await voxd.stop()
+        await fake.stop()
+    }
+
     static func rotate(_ ts: [Target], _ k: Int) -> [Target] {
         let s = k % ts.count
         return Array(ts[s...] + ts[..<s])

@@ -27,6 +27,10 @@ enum HostHTTPService {
             var config = HTTPClient.Configuration()
             config.timeout = .init(connect: .milliseconds(Int64(ms)))
             config.decompression = .enabled(limit: .ratio(50))
+            // A gateway funnels many clients into one provider: AHC's default of 8
+            // HTTP/1.1 connections per host would queue the ninth concurrent call
+            // behind the others (HTTP/2 hosts multiplex on one connection anyway).
+            config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 512
             if let proxy { config.proxy = .server(host: proxy.host, port: proxy.port) }
             let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
             clients[key] = c

@@ -249,9 +249,21 @@ public final class UsageLedger: @unchecked Sendable {
 
     static let utc: Calendar = { var c = Calendar(identifier: .gregorian); c.timeZone = TimeZone(identifier: "UTC")!; return c }()
 
+    /// `yyyy-mm-dd` (UTC) by integer arithmetic (the proleptic Gregorian
+    /// civil-from-days conversion): Calendar's version showed in the profile,
+    /// and this runs on every call's reservation and booking.
     static func day(_ d: Date) -> String {
-        let c = utc.dateComponents([.year, .month, .day], from: d)
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        let z = Int((d.timeIntervalSince1970 / 86_400).rounded(.down)) + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ v: Int, _ n: Int) -> String { let t = String(v); return String(repeating: "0", count: max(0, n - t.count)) + t }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
     static func monthStart(_ d: Date) -> String { String(day(d).prefix(7)) + "-01" }
