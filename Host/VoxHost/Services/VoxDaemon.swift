@@ -32,6 +32,7 @@ public final class VoxDaemon: Sendable {
         self.logger = logger
         metrics = MetricsStore()
         router = VoxRouter(settings: config.router)
+        HostHTTPService.connectionsPerHost = config.upstreamConnectionsPerHost
         registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir)
         catalog = Catalog(ttl: config.discoveryTTLSeconds, bufferBytes: config.streamBufferBytes)
         admin = AdminPolicy(adminGroup: config.adminGroup)
