@@ -84,7 +84,7 @@ public final class VoxRouter: @unchecked Sendable {
     /// The candidates for `r`, ordered by the policy. Throws a 404 for a model
     /// nobody has and a 400 naming the failed constraint (and the providers
     /// that came closest) when no provider can serve the request.
-    func plan(_ r: RouteRequest, daemon: VoxDaemon, offline: Bool = false) async throws -> RoutePlan {
+    public func plan(_ r: RouteRequest, daemon: VoxDaemon, offline: Bool = false) async throws -> RoutePlan {
         let resolver = ProviderResolver(daemon: daemon, operation: r.operation, offline: offline)
         let noun = resolver.noun
         let base = await daemon.providers(for: r.operation)
@@ -110,7 +110,7 @@ public final class VoxRouter: @unchecked Sendable {
             }
         } else if let model, await Self.namesProvider(model, daemon: daemon) {
             let (i, m) = try await resolver.pinned(model, among: base)
-            targets.append((i, m, model.contains("/") ? "the request names \(model)" : "the request names the provider \(model)"))
+            targets.append((i, m, model.contains("/" as Character) ? "the request names \(model)" : "the request names the provider \(model)"))
             pinned = true
         } else if let model {
             for i in base where await resolver.offers(i, model) {
@@ -171,7 +171,7 @@ public final class VoxRouter: @unchecked Sendable {
     }
 
     private static func namesProvider(_ model: String, daemon: VoxDaemon) async -> Bool {
-        if model.contains("/") { return true }
+        if model.contains("/" as Character) { return true } // a Character: not Foundation's slow substring search
         return await daemon.registry.entry(model) != nil
     }
 
@@ -201,8 +201,9 @@ public final class VoxRouter: @unchecked Sendable {
             }
         }
         if let lang = r.language?.lowercased(), !lang.isEmpty {
-            let declared = (caps.models?.first(where: { $0.id == model })?.languages ?? caps.languages ?? []).map { $0.lowercased() }
-            if !declared.isEmpty, !declared.contains(where: { Self.languageMatches($0, lang) }) {
+            let tags = caps.models?.first(where: { $0.id == model })?.languages ?? caps.languages ?? []
+            if !tags.isEmpty, !tags.contains(where: { Self.languageMatches($0.lowercased(), lang) }) {
+                let declared = tags.map { $0.lowercased() }
                 out.append(("language", "\(i.name) does not declare the language \(lang)" + (declared.count <= 12 ? "; it declares \(declared.joined(separator: ", "))" : "")))
             }
         }
@@ -231,18 +232,24 @@ public final class VoxRouter: @unchecked Sendable {
     /// characters (or 250 input + 1,000 output tokens for token-priced
     /// models); transcription 60 audio seconds. nil: no price declared.
     static func referenceCost(_ caps: Capabilities, _ op: VoxOperation, model: String?) -> Double? {
-        let all = (caps.prices ?? []).filter { $0.operation == op }
-        let own = all.filter { $0.model != nil && $0.model != "*" && $0.model == model }
-        let prices = own.isEmpty ? all.filter { $0.model == nil || $0.model == "*" } : own
-        guard !prices.isEmpty else { return nil }
-        var units: [String: Double]
-        switch op {
-        case .llmChat: units = ["input_token": 1000, "output_token": 1000, "request": 1]
-        case .ttsSynthesize: units = ["character": 1000, "input_token": 250, "output_token": 1000, "request": 1, "audio_second": 60]
-        default: units = ["audio_second": 60, "audio_minute": 1, "request": 1, "character": 1000]
+        // One pass (this runs for every candidate of every request): the
+        // model's own prices if it has any, else the ones for every model.
+        let units = op == .llmChat ? chatUnits : op == .ttsSynthesize ? speechUnits : otherUnits
+        var own: Double?, general: Double?
+        for p in caps.prices ?? [] where p.operation == op {
+            let cost = p.usdPerUnit * (units[p.unit] ?? 0)
+            if let m = p.model, m != "*" {
+                if m == model { own = (own ?? 0) + cost }
+            } else {
+                general = (general ?? 0) + cost
+            }
         }
-        return prices.reduce(0) { $0 + $1.usdPerUnit * (units[$1.unit] ?? 0) }
+        return own ?? general
     }
+
+    private static let chatUnits: [String: Double] = ["input_token": 1000, "output_token": 1000, "request": 1]
+    private static let speechUnits: [String: Double] = ["character": 1000, "input_token": 250, "output_token": 1000, "request": 1, "audio_second": 60]
+    private static let otherUnits: [String: Double] = ["audio_second": 60, "audio_minute": 1, "request": 1, "character": 1000]
 
     /// Sorts by the policy (stable over the priority order the list came in).
     private func order(_ c: inout [RouteCandidate], policy: RoutePolicy, key: String, keepOrder: Bool) {
@@ -301,13 +308,19 @@ public final class VoxRouter: @unchecked Sendable {
         }
     }
 
-    static func money(_ v: Double) -> String { String(format: "%.6f", v) }
+    /// USD with six decimals ("0.000667"), without String(format:), which
+    /// costs microseconds on Linux and runs for every candidate.
+    static func money(_ v: Double) -> String {
+        let micros = Int64((abs(v) * 1_000_000).rounded())
+        let fraction = String(micros % 1_000_000)
+        return (v < 0 && micros > 0 ? "-" : "") + String(micros / 1_000_000) + "." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
 
     // MARK: explain
 
     /// The explain route's body: the plan, each candidate's reasons, its
     /// health, and what would stop it now, calling no provider.
-    func explain(_ plan: RoutePlan, daemon: VoxDaemon) async -> JSONValue {
+    public func explain(_ plan: RoutePlan, daemon: VoxDaemon) async -> JSONValue {
         var list: [JSONValue] = []
         for (n, c) in plan.candidates.enumerated() {
             let h = health(c.name)
