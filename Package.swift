@@ -107,7 +107,11 @@ let package = Package(
                            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")],
             path: "Tests/VoxTestSupport"
         ),
-        .testTarget(name: "IntegrationTests", dependencies: ["VoxTestSupport"], path: "Tests/IntegrationTests"),
+        // AsyncHTTPClient: the reliability tests' load client (hundreds of
+        // streams over the unix socket from one process, not one curl each).
+        .testTarget(name: "IntegrationTests",
+                    dependencies: ["VoxTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                    path: "Tests/IntegrationTests"),
         // Pure parts of the Deepgram plugin (message mapping, query and
         // format building) tested without the ABI, linked in directly.
         .testTarget(name: "DeepgramTests", dependencies: ["Deepgram", "ProviderSupport", "VoxPluginKit"], path: "Tests/DeepgramTests"),

@@ -15,6 +15,7 @@ struct VoxBench {
             if only == nil || only == "provider" { try await ProviderBench.run() }
             if only == "chat" { try await ProviderBench.run(speech: false) }
             if only == "speech" { try await ProviderBench.run(chat: false) }
+            if only == nil || only == "router" { try await RouterBench.run() }
             if only == nil || only == "gateway" { try await GatewayBench.run() }
             if only == "gateway-profile" { try await GatewayBench.profile() }
         }.value

@@ -17,6 +17,9 @@ enum HostHTTPService {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var clients: [ClientKey: HTTPClient] = [:]
     static let defaultConnectTimeoutMs: UInt32 = 10_000
+    /// `limits.upstream_connections_per_host`, set by the daemon before any
+    /// plugin loads (clients made later keep the value they were made with).
+    nonisolated(unsafe) static var connectionsPerHost = 1024
 
     static func client(connectTimeoutMs: UInt32, url: String) -> HTTPClient {
         let ms = connectTimeoutMs == 0 ? defaultConnectTimeoutMs : connectTimeoutMs
@@ -26,11 +29,9 @@ enum HostHTTPService {
             if let c = clients[key] { return c }
             var config = HTTPClient.Configuration()
             config.timeout = .init(connect: .milliseconds(Int64(ms)))
+            // Not AsyncHTTPClient's 8: every concurrent stream to a provider needs its own connection.
+            config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
             config.decompression = .enabled(limit: .ratio(50))
-            // A gateway funnels many clients into one provider: AHC's default of 8
-            // HTTP/1.1 connections per host would queue the ninth concurrent call
-            // behind the others (HTTP/2 hosts multiplex on one connection anyway).
-            config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 512
             if let proxy { config.proxy = .server(host: proxy.host, port: proxy.port) }
             let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
             clients[key] = c

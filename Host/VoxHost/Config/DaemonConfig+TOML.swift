@@ -23,6 +23,7 @@ extension DaemonConfig {
     /// drain_timeout_seconds = 30
     /// operation_timeout_seconds = 300
     /// discovery_ttl_seconds = 3600
+    /// upstream_connections_per_host = 1024  # plugins' outbound HTTP, per host
     /// [prompts]
     /// max_chars = 8000             # longest prompt text, stored or rendered
     /// warn_chars = 2000            # a longer rendering comes with a warning
@@ -80,7 +81,8 @@ extension DaemonConfig {
         }
         if let t = r.table(root, "limits", prefix: "") {
             r.rejectUnknown(t, prefix: "limits", known: ["max_body_bytes", "max_upload_bytes", "max_input_chars", "stream_buffer_bytes",
-                                                       "drain_timeout_seconds", "operation_timeout_seconds", "discovery_ttl_seconds"])
+                                                       "drain_timeout_seconds", "operation_timeout_seconds", "discovery_ttl_seconds",
+                                                       "upstream_connections_per_host"])
             if let v = r.int(t, "max_body_bytes", prefix: "limits", range: 1024...(1 << 30)) { c.maxBodyBytes = v }
             if let v = r.int(t, "max_upload_bytes", prefix: "limits", range: 1024...(1 << 31)) { c.maxUploadBytes = v }
             if let v = r.int(t, "max_input_chars", prefix: "limits", range: 1...1_000_000) { c.maxInputChars = v }
@@ -88,6 +90,7 @@ extension DaemonConfig {
             if let v = r.double(t, "drain_timeout_seconds", prefix: "limits", range: 0...3600) { c.drainTimeoutSeconds = v }
             if let v = r.double(t, "operation_timeout_seconds", prefix: "limits", range: 1...86400) { c.operationTimeoutSeconds = v }
             if let v = r.double(t, "discovery_ttl_seconds", prefix: "limits", range: 0...604800) { c.discoveryTTLSeconds = v }
+            if let v = r.int(t, "upstream_connections_per_host", prefix: "limits", range: 1...100_000) { c.upstreamConnectionsPerHost = v }
         }
         if let t = r.table(root, "prompts", prefix: "") {
             r.rejectUnknown(t, prefix: "prompts", known: ["max_chars", "warn_chars"])

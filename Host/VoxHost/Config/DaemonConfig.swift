@@ -39,6 +39,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var operationTimeoutSeconds: Double = 300
     /// How long discovered voices and models are kept.
     public var discoveryTTLSeconds: Double = 3600
+    /// Connections the plugins' outbound HTTP may hold open to one upstream
+    /// host at once; more concurrent requests wait for one. (AsyncHTTPClient's
+    /// own default, 8, queued the ninth concurrent stream to a provider.)
+    public var upstreamConnectionsPerHost: Int = 1024
 
     // [prompts]
     /// Longest prompt text (stored or rendered), and the length past which a

@@ -67,7 +67,8 @@ public actor PluginRegistry {
 
     public func entry(_ name: String) -> Entry? { entries[name] }
 
-    public var loaded: [PluginInstance] { all.compactMap(\.instance) }
+    /// Sorted by name; the instances alone, so no entry is copied (every request asks).
+    public var loaded: [PluginInstance] { entries.values.compactMap(\.instance).sorted { $0.name < $1.name } }
 
     /// Reads plugins.d and applies it. A config error changes nothing and
     /// throws `ConfigErrors`; a plugin that fails to load is reported in the

@@ -102,7 +102,7 @@ public final class VoxRouter: @unchecked Sendable {
     /// The candidates for `r`, ordered by the policy. Throws a 404 for a model
     /// nobody has and a 400 naming the failed constraint (and the providers
     /// that came closest) when no provider can serve the request.
-    func plan(_ request: RouteRequest, daemon: VoxDaemon, offline: Bool = false) async throws -> RoutePlan {
+    public func plan(_ request: RouteRequest, daemon: VoxDaemon, offline: Bool = false) async throws -> RoutePlan {
         var r = request
         if let scope = CallScope.current {
             r.maxPriceUSD = r.maxPriceUSD ?? scope.maxPriceUSD
@@ -133,7 +133,7 @@ public final class VoxRouter: @unchecked Sendable {
             }
         } else if let model, await Self.namesProvider(model, daemon: daemon) {
             let (i, m) = try await resolver.pinned(model, among: base)
-            targets.append((i, m, model.contains("/") ? "the request names \(model)" : "the request names the provider \(model)"))
+            targets.append((i, m, model.contains("/" as Character) ? "the request names \(model)" : "the request names the provider \(model)"))
             pinned = true
         } else if let model {
             for i in base where await resolver.offers(i, model) {
@@ -209,7 +209,7 @@ public final class VoxRouter: @unchecked Sendable {
     }
 
     private static func namesProvider(_ model: String, daemon: VoxDaemon) async -> Bool {
-        if model.contains("/") { return true }
+        if model.contains("/" as Character) { return true } // a Character: not Foundation's slow substring search
         return await daemon.registry.entry(model) != nil
     }
 
@@ -239,8 +239,9 @@ public final class VoxRouter: @unchecked Sendable {
             }
         }
         if let lang = r.language?.lowercased(), !lang.isEmpty {
-            let declared = (caps.models?.first(where: { $0.id == model })?.languages ?? caps.languages ?? []).map { $0.lowercased() }
-            if !declared.isEmpty, !declared.contains(where: { Self.languageMatches($0, lang) }) {
+            let tags = caps.models?.first(where: { $0.id == model })?.languages ?? caps.languages ?? []
+            if !tags.isEmpty, !tags.contains(where: { Self.languageMatches($0.lowercased(), lang) }) {
+                let declared = tags.map { $0.lowercased() }
                 out.append(("language", "\(i.name) does not declare the language \(lang)" + (declared.count <= 12 ? "; it declares \(declared.joined(separator: ", "))" : "")))
             }
         }
@@ -336,13 +337,19 @@ public final class VoxRouter: @unchecked Sendable {
         }
     }
 
-    static func money(_ v: Double) -> String { String(format: "%.6f", v) }
+    /// USD with six decimals ("0.000667"), without String(format:), which
+    /// costs microseconds on Linux and runs for every candidate.
+    static func money(_ v: Double) -> String {
+        let micros = Int64((abs(v) * 1_000_000).rounded())
+        let fraction = String(micros % 1_000_000)
+        return (v < 0 && micros > 0 ? "-" : "") + String(micros / 1_000_000) + "." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
 
     // MARK: explain
 
     /// The explain route's body: the plan, each candidate's reasons, its
     /// health, and what would stop it now, calling no provider.
-    func explain(_ plan: RoutePlan, daemon: VoxDaemon) async -> JSONValue {
+    public func explain(_ plan: RoutePlan, daemon: VoxDaemon) async -> JSONValue {
         var list: [JSONValue] = []
         for (n, c) in plan.candidates.enumerated() {
             let h = health(c.name)

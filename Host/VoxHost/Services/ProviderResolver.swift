@@ -46,7 +46,7 @@ struct ProviderResolver {
 
     /// Whether `i` offers `model` for this operation (declared, or discovered).
     func offers(_ i: PluginInstance, _ model: String) async -> Bool {
-        if models(i).contains(where: { $0.id == model }) { return true }
+        if i.capabilities.models?.contains(where: { $0.id == model && ($0.operations?.contains(operation) ?? true) }) == true { return true }
         return await discovered(i, has: model)
     }
 

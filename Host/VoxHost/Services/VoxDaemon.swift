@@ -38,6 +38,7 @@ public final class VoxDaemon: Sendable {
         self.logger = logger
         metrics = MetricsStore()
         router = VoxRouter(settings: config.router)
+        HostHTTPService.connectionsPerHost = config.upstreamConnectionsPerHost
         registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir)
         catalog = Catalog(ttl: config.discoveryTTLSeconds, bufferBytes: config.streamBufferBytes)
         admin = AdminPolicy(adminGroup: config.adminGroup)
@@ -59,9 +60,11 @@ public final class VoxDaemon: Sendable {
 
     /// Loaded instances in router order: `router.priority` first, then by name.
     public func providers(for op: VoxOperation? = nil) async -> [PluginInstance] {
-        let all = await registry.loaded.filter { op == nil || $0.capabilities.supports(op!) }
-        let rank = Dictionary(config.routerPriority.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        return all.sorted { (rank[$0.name] ?? Int.max, $0.name) < (rank[$1.name] ?? Int.max, $1.name) }
+        let priority = config.routerPriority
+        let ranked = await registry.loaded.compactMap { i in
+            op == nil || i.capabilities.supports(op!) ? (priority.firstIndex(of: i.name) ?? Int.max, i) : nil
+        }
+        return ranked.sorted { ($0.0, $0.1.name) < ($1.0, $1.1.name) }.map(\.1)
     }
 
     /// Starts an operation with the daemon's buffer and time limits; a

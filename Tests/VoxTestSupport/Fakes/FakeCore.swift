@@ -81,6 +81,12 @@ public class LoopbackFake: CheckedFake, @unchecked Sendable {
     public var requests: [RecordedRequest] { core.requests }
     /// Streams whose client went away before the end.
     public var cancelledStreams: Int { core.cancelledStreams }
+    /// A think time before every answer's head, whatever the path's
+    /// behaviour (a provider's usual first-byte delay, for load tests).
+    public var firstByteDelay: Double {
+        get { core.firstByteDelay }
+        set { core.firstByteDelay = newValue }
+    }
 
     public func stop() async { await server?.stop() }
 
@@ -108,6 +114,8 @@ public final class FakeCore: @unchecked Sendable {
     public var violations: [String] { lock.withLock { _violations } }
     public var requests: [RecordedRequest] { lock.withLock { _requests } }
     public var cancelledStreams: Int { lock.withLock { _cancelledStreams } }
+    /// Seconds every request waits before its endpoint answers (0: none).
+    @FakeSetting public var firstByteDelay: Double = 0
 
     public func script(_ path: String, _ b: FakeBehaviour) { lock.withLock { behaviours[route(path)] = b } }
     public func behaviour(_ path: String) -> FakeBehaviour { lock.withLock { behaviours[route(path)] ?? .normal } }
@@ -143,6 +151,8 @@ public final class FakeCore: @unchecked Sendable {
         let r = try await FakeHTTPServer.record(request)
         record(r)
         if let refused = check(r) { return refused }
+        let delay = firstByteDelay
+        if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) }
         switch behaviour(r.path) {
         case .status(let code, let retryAfter):
             return scriptedError(code, retryAfter)
