@@ -36,7 +36,9 @@ public actor PluginRegistry {
     private let metrics: MetricsStore
     private let searchPath: [String]
     private let overridesFile: String
-    private var entries: [String: Entry] = [:] { didSet { publishCounts() } }
+    private var entries: [String: Entry] = [:] { didSet { publishCounts(); ordered.removeAll(keepingCapacity: true) } }
+    /// `loaded(for:priority:)`'s answers until the next change of entries.
+    private var ordered: [VoxOperation?: [PluginInstance]] = [:]
     /// Plugins per state, readable without awaiting the actor (health checks).
     public nonisolated let stateCounts = LockedValue<[String: Int]>(["loaded": 0, "failed": 0, "disabled": 0])
     private var overrides: [String: Bool]
@@ -69,6 +71,19 @@ public actor PluginRegistry {
 
     /// Sorted by name; the instances alone, so no entry is copied (every request asks).
     public var loaded: [PluginInstance] { entries.values.compactMap(\.instance).sorted { $0.name < $1.name } }
+
+    /// The loaded instances offering `op` (all, for nil), those named in
+    /// `priority` first in that order, then the rest by name. Every routed
+    /// request asks, so the answer is kept until the plugins change.
+    public func loaded(for op: VoxOperation?, priority: [String]) -> [PluginInstance] {
+        if let hit = ordered[op] { return hit }
+        let ranked = entries.values.compactMap(\.instance).compactMap { i in
+            op == nil || i.capabilities.supports(op!) ? (priority.firstIndex(of: i.name) ?? Int.max, i) : nil
+        }
+        let list = ranked.sorted { ($0.0, $0.1.name) < ($1.0, $1.1.name) }.map(\.1)
+        ordered[op] = list
+        return list
+    }
 
     /// Reads plugins.d and applies it. A config error changes nothing and
     /// throws `ConfigErrors`; a plugin that fails to load is reported in the

@@ -52,6 +52,10 @@ public struct RouteCandidate: Sendable {
     public var rates: [String: PriceBook.Rate] = [:]
     /// Estimated USD of this request (from `RouteRequest.estimate`), or nil.
     public var estimatedCost: Double?
+    /// Place in the priority order (from 1), before the policy sorted.
+    public var rank = 0
+    /// The provider's health record, looked up once per plan.
+    var health: ProviderHealth?
     /// EWMA of time to first output, seconds.
     public var latency: Double?
     public var weight: Int
@@ -68,6 +72,8 @@ public struct RoutePlan: Sendable {
     public var candidates: [RouteCandidate]
     /// Providers of the kind that cannot serve it, and the constraint that failed.
     public var excluded: [(provider: String, reason: String)]
+    /// round_robin: the turn taken and the total weight (for explain).
+    var turn: (turn: Int, total: Int)?
 }
 
 /// Matches requests to providers and orders them by policy; keeps each
@@ -79,6 +85,24 @@ public final class VoxRouter: @unchecked Sendable {
     private var roundRobin: [String: Int] = [:]
     let metrics = RouterMetrics()
     public let prices: PriceBook
+    /// Per instance (its process-unique id), model and operation: the
+    /// prices and the reference cost, which only a reload changes (a
+    /// reloaded plugin is a new instance). Planning prices every candidate
+    /// of every request; this keeps it to one lookup.
+    private struct RateKey: Hashable { var instance: UInt64; var model: String?; var operation: VoxOperation }
+    private var rateCache: [RateKey: (rates: [String: PriceBook.Rate], reference: Double?)] = [:]
+
+    func rates(_ i: PluginInstance, model: String?, operation: VoxOperation) -> (rates: [String: PriceBook.Rate], reference: Double?) {
+        let key = RateKey(instance: i.id, model: model, operation: operation)
+        if let hit = lock.withLock({ rateCache[key] }) { return hit }
+        let rates = prices.rates(provider: i.name, capabilities: i.capabilities, operations: [operation], model: model)
+        let entry = (rates: rates, reference: Self.referenceCost(rates, operation))
+        lock.withLock {
+            if rateCache.count > 4096 { rateCache.removeAll() } // reloads leave old instances' entries behind
+            rateCache[key] = entry
+        }
+        return entry
+    }
 
     public init(settings: RouterSettings) {
         self.settings = settings
@@ -164,14 +188,14 @@ public final class VoxRouter: @unchecked Sendable {
         var candidates: [RouteCandidate] = []
         var failures: [(provider: String, failed: [(constraint: String, why: String)])] = []
         for (i, m, why) in targets {
-            let rates = prices.rates(provider: i.name, capabilities: i.capabilities, operations: [r.operation], model: m)
+            let (rates, reference) = self.rates(i, model: m, operation: r.operation)
             let estimated = r.estimate.map { PriceBook.cost($0, rates) }
             let h = health(i.name)
             var failed = constraintFailures(r, i, model: m)
             if let max = r.maxPriceUSD {
                 if rates.isEmpty {
                     failed.append(("max_price", "\(i.name) declares no price for \(m ?? noun), so it cannot be held to a max price of $\(Self.money(max))"))
-                } else if let cost = estimated ?? Self.referenceCost(rates, r.operation), cost > max {
+                } else if let cost = estimated ?? reference, cost > max {
                     failed.append(("max_price", "\(i.name)\(m.map { "/\($0)" } ?? "") would cost about $\(Self.money(cost)), above the max price of $\(Self.money(max))"))
                 }
             }
@@ -183,10 +207,12 @@ public final class VoxRouter: @unchecked Sendable {
                 if let rate = r.sampleRate, let native = Self.nativeRate(i.capabilities[r.operation]?.sampleRates, rate), native != rate {
                     why += "; voxd resamples its \(native) Hz output to \(rate) Hz"
                 }
-                var c = RouteCandidate(instance: i, model: m, reasons: [why], referenceCost: Self.referenceCost(rates, r.operation),
+                var c = RouteCandidate(instance: i, model: m, reasons: [why], referenceCost: reference,
                                        latency: h.latency(model: m), weight: settings.limits(i.name).weight)
                 c.rates = rates
                 c.estimatedCost = estimated
+                c.health = h
+                c.rank = candidates.count + 1
                 candidates.append(c)
             } else {
                 failures.append((i.name, failed))
@@ -204,8 +230,10 @@ public final class VoxRouter: @unchecked Sendable {
             throw VoxError(.invalidRequest, "no \(noun) provider can serve this request (failed: \(constraints.joined(separator: ", "))); closest: "
                            + closest.map { f in "\(f.provider) (\(f.failed.map { $0.why }.joined(separator: "; ")))" }.joined(separator: ", "))
         }
-        order(&candidates, policy: policy, key: alias ?? r.operation.rawValue, keepOrder: alias != nil && policy == .priority)
-        return RoutePlan(request: r, policy: policy, alias: alias, pinned: pinned, candidates: candidates, excluded: excluded)
+        let turn = order(&candidates, policy: policy, key: alias ?? r.operation.rawValue)
+        var plan = RoutePlan(request: r, policy: policy, alias: alias, pinned: pinned, candidates: candidates, excluded: excluded)
+        plan.turn = turn
+        return plan
     }
 
     private static func namesProvider(_ model: String, daemon: VoxDaemon) async -> Bool {
@@ -281,8 +309,10 @@ public final class VoxRouter: @unchecked Sendable {
     }
 
     /// Sorts by the policy (stable over the priority order the list came in).
-    private func order(_ c: inout [RouteCandidate], policy: RoutePolicy, key: String, keepOrder: Bool) {
-        for k in c.indices { c[k].reasons.append("priority rank \(k + 1)" + (keepOrder ? " (alias order)" : "")) }
+    /// The reasons it implies are told by `policyReason`, for explain only:
+    /// a request that is served never reads them.
+    private func order(_ c: inout [RouteCandidate], policy: RoutePolicy, key: String) -> (turn: Int, total: Int)? {
+        var turnTaken: (turn: Int, total: Int)?
         switch policy {
         case .priority: break
         case .price:
@@ -295,9 +325,6 @@ public final class VoxRouter: @unchecked Sendable {
                 default: return a.0 < b.0
                 }
             }.map { $0.1 }
-            for k in c.indices {
-                c[k].reasons.append(c[k].referenceCost.map { "reference request costs $\(Self.money($0))" } ?? "no declared price: after the priced ones")
-            }
         case .latency:
             let indexed = c.enumerated().map { ($0, $1) }
             c = indexed.sorted { a, b in
@@ -308,9 +335,6 @@ public final class VoxRouter: @unchecked Sendable {
                 default: return a.0 < b.0
                 }
             }.map { $0.1 }
-            for k in c.indices {
-                c[k].reasons.append(c[k].latency.map { "first-output EWMA \(Int(($0 * 1000).rounded())) ms" } ?? "no latency samples yet: measured first")
-            }
         case .roundRobin:
             let total = c.reduce(0) { $0 + max(0, $1.weight) }
             guard total > 0 else { break }
@@ -319,6 +343,7 @@ public final class VoxRouter: @unchecked Sendable {
                 roundRobin[key] = t &+ 1
                 return t
             }
+            turnTaken = (turn, total)
             var slot = turn % total
             var start = 0
             for (k, cand) in c.enumerated() {
@@ -326,15 +351,28 @@ public final class VoxRouter: @unchecked Sendable {
                 slot -= max(0, cand.weight)
             }
             c = Array(c[start...] + c[..<start])
-            for k in c.indices { c[k].reasons.append("weight \(c[k].weight) of \(total); turn \(turn % total + 1)") }
         }
         // Providers out of rotation (open circuit, retry-after) go last; the
         // failover loop asks again when their turn comes.
-        let states = c.map { health($0.name).circuitState }
+        let states = c.map { ($0.health ?? health($0.name)).circuitState }
         if states.contains(where: { $0 != .closed }) {
             let indexed = c.enumerated().map { ($0, $1) }
             c = indexed.sorted { (states[$0.0] == .open ? 1 : 0, $0.0) < (states[$1.0] == .open ? 1 : 0, $1.0) }.map { $0.1 }
         }
+        return turnTaken
+    }
+
+    /// What the policy made of a candidate, in words (explain).
+    func policyReasons(_ c: RouteCandidate, _ plan: RoutePlan) -> [String] {
+        var out = ["priority rank \(c.rank)" + (plan.alias != nil && plan.policy == .priority ? " (alias order)" : "")]
+        switch plan.policy {
+        case .priority: break
+        case .price: out.append(c.referenceCost.map { "reference request costs $\(Self.money($0))" } ?? "no declared price: after the priced ones")
+        case .latency: out.append(c.latency.map { "first-output EWMA \(Int(($0 * 1000).rounded())) ms" } ?? "no latency samples yet: measured first")
+        case .roundRobin:
+            if let t = plan.turn { out.append("weight \(c.weight) of \(t.total); turn \(t.turn % t.total + 1)") }
+        }
+        return out
     }
 
     /// USD with six decimals ("0.000667"), without String(format:), which
@@ -352,12 +390,12 @@ public final class VoxRouter: @unchecked Sendable {
     public func explain(_ plan: RoutePlan, daemon: VoxDaemon) async -> JSONValue {
         var list: [JSONValue] = []
         for (n, c) in plan.candidates.enumerated() {
-            let h = health(c.name)
+            let h = c.health ?? health(c.name)
             var o: [String: JSONValue] = [
                 "rank": .number(Double(n + 1)),
                 "provider": .string(c.name),
                 "model": c.model.map(JSONValue.string) ?? .null,
-                "reasons": .array(c.reasons.map(JSONValue.string)),
+                "reasons": .array((c.reasons + policyReasons(c, plan)).map(JSONValue.string)),
                 "circuit": .string(h.circuitState.rawValue),
                 "reference_cost_usd": c.referenceCost.map(JSONValue.number) ?? .null,
                 "prices": .object(c.rates.mapValues { .number($0.usdPerUnit) }),

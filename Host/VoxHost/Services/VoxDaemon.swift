@@ -60,11 +60,7 @@ public final class VoxDaemon: Sendable {
 
     /// Loaded instances in router order: `router.priority` first, then by name.
     public func providers(for op: VoxOperation? = nil) async -> [PluginInstance] {
-        let priority = config.routerPriority
-        let ranked = await registry.loaded.compactMap { i in
-            op == nil || i.capabilities.supports(op!) ? (priority.firstIndex(of: i.name) ?? Int.max, i) : nil
-        }
-        return ranked.sorted { ($0.0, $0.1.name) < ($1.0, $1.1.name) }.map(\.1)
+        await registry.loaded(for: op, priority: config.routerPriority)
     }
 
     /// Starts an operation with the daemon's buffer and time limits; a
