@@ -77,7 +77,9 @@ struct ChatRoutes {
                     for out in batch {
                         guard case .event(let json) = out, let e = ChatEvent(json: json) else { continue }
                         assembler.add(e)
-                        frame(assembler.chunk(for: e), into: &buffer)
+                        buffer.writeString("data: ")
+                        buffer.writeBytes(assembler.chunkBytes(for: e))
+                        buffer.writeString("\n\n")
                     }
                     if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
