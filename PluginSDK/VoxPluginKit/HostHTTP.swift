@@ -158,6 +158,15 @@ final class HTTPExchange: @unchecked Sendable {
     private var reader: CheckedContinuation<[UInt8]?, Error>?
     private var paused = false
     private static let highWater = 16
+    /// Where chunks go once an EventRelay has taken the body over: straight
+    /// from the host's callback, no queue, no hop.
+    private var sink: Sink?
+
+    struct Sink {
+        let chunk: @Sendable ([UInt8]) -> Int32
+        let end: @Sendable (Error?) -> Void
+    }
+    enum Drain { case chunks([[UInt8]]), installed }
 
     init(host: UnsafePointer<vox_host_api>) { self.host = host }
 
@@ -206,25 +215,58 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     private func gotBody(_ bytes: [UInt8]) -> Int32 {
-        let (r, flow): (CheckedContinuation<[UInt8]?, Error>?, UInt32) = lock.withLock {
-            if let r = reader { reader = nil; return (r, VOX_FLOW_CONTINUE.rawValue) }
+        let (r, flow, relay): (CheckedContinuation<[UInt8]?, Error>?, UInt32, Sink?) = lock.withLock {
+            if let sink { return (nil, VOX_FLOW_CONTINUE.rawValue, sink) }
+            if let r = reader { reader = nil; return (r, VOX_FLOW_CONTINUE.rawValue, nil) }
             chunks.append(bytes)
-            if chunks.count >= Self.highWater { paused = true; return (nil, VOX_FLOW_PAUSE.rawValue) }
-            return (nil, VOX_FLOW_CONTINUE.rawValue)
+            if chunks.count >= Self.highWater { paused = true; return (nil, VOX_FLOW_PAUSE.rawValue, nil) }
+            return (nil, VOX_FLOW_CONTINUE.rawValue, nil)
         }
+        if let relay { return relay.chunk(bytes) }
         r?.resume(returning: bytes)
         return Int32(flow)
     }
 
+    /// The queued chunks, if any; otherwise `sink` takes every later chunk
+    /// and the end (at once if the body already ended), and a paused body
+    /// flows again.
+    func drainOrInstall(_ s: Sink) -> Drain {
+        let (drain, resume, endNow): (Drain, OpaquePointer?, Result<Void, Error>?) = lock.withLock {
+            if !chunks.isEmpty {
+                defer { chunks = [] }
+                return (.chunks(chunks), nil, nil)
+            }
+            if let end { return (.installed, nil, end) }
+            sink = s
+            var h: OpaquePointer?
+            if paused, !completed { paused = false; h = handle }
+            return (.installed, h, nil)
+        }
+        if let resume { host.pointee.http_resume?(resume) }
+        switch endNow {
+        case .success: s.end(nil)
+        case .failure(let e): s.end(e)
+        case nil: break
+        }
+        return drain
+    }
+
+    /// Lets a body paused by a sink's PAUSE flow again.
+    func resumeBody() {
+        let h: OpaquePointer? = lock.withLock { completed ? nil : handle }
+        if let h { host.pointee.http_resume?(h) }
+    }
+
     private func complete(_ error: VoxPluginError?) {
-        let (h, r, handleToRelease): (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?) = lock.withLock {
+        let (h, r, handleToRelease, relay): (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?, Sink?) = lock.withLock {
             completed = true
             end = error.map { .failure($0) } ?? .success(())
-            defer { head = nil; reader = nil }
+            defer { head = nil; reader = nil; self.sink = nil }
             var rel: OpaquePointer?
             if let handle, !released { released = true; rel = handle }
-            return (head, reader, rel)
+            return (head, reader, rel, self.sink)
         }
+        relay?.end(error)
         if let h { h.resume(throwing: error ?? VoxPluginError.unavailable("connection closed before a response")) }
         if let r {
             if let error { r.resume(throwing: error) } else { r.resume(returning: nil) }

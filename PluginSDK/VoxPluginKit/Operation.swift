@@ -122,8 +122,14 @@ final class OperationBox: @unchecked Sendable {
 
     func emitEvent(_ json: String) async throws {
         if isCancelled { throw CancellationError() }
-        let flow = withVoxStr(json) { host.pointee.op_event?(hostOp, $0) } ?? Int32(VOX_FLOW_CONTINUE.rawValue)
-        try await honour(flow)
+        try await honour(emitNow(json))
+    }
+
+    /// Hands one event to the host; returns its flow answer (STOP once
+    /// cancelled) for the caller to honour.
+    func emitNow(_ json: String) -> Int32 {
+        if isCancelled { return Int32(VOX_FLOW_STOP.rawValue) }
+        return withVoxStr(json) { host.pointee.op_event?(hostOp, $0) } ?? Int32(VOX_FLOW_CONTINUE.rawValue)
     }
 
     private func finish(_ outcome: Result<OperationResult, VoxPluginError>) {

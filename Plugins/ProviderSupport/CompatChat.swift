@@ -58,32 +58,51 @@ public struct CompatChat: Sendable {
             return stream.result
         }
 
-        var parser = SSEParser()
-        var reader = BodyReader(response.body, provider: name, what: what)
+        // Each chunk is parsed and its events sent on the host thread that
+        // delivers it (EventOutput.relay): no hop to this task per token.
+        let progress = SSEProgress(stream)
         do {
-            while let chunk = try await Self.readUnlessDone(&reader, done: stream.done) {
-                for frame in parser.feed(chunk) where !stream.done {
-                    for event in try stream.frame(frame) { try await output.emit(event) }
-                }
+            do {
+                try await output.relay(response.body) { chunk, events in try progress.take(chunk, into: &events) }
+            } catch {
+                if let e = progress.failure { throw e }
+                // Once [DONE] was seen the answer is complete: a transport
+                // failure while the rest drains no longer matters.
+                if !progress.stream.done { throw ProviderErrors.transport(error, provider: name, what) }
             }
-            for frame in parser.finish() where !stream.done {
-                for event in try stream.frame(frame) { try await output.emit(event) }
+            for frame in progress.parser.finish() where !progress.stream.done {
+                for event in try progress.stream.frame(frame) { try await output.emit(event) }
             }
         } catch {
             response.body.cancel()
             throw error
         }
+        stream = progress.stream
         guard stream.done, stream.sawChoice else {
             throw VoxPluginError(.unavailable, "\(name): truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
         }
         return stream.result
     }
+}
 
-    /// The next chunk; once [DONE] was seen, the rest is drained and a
-    /// transport failure there no longer matters (the answer is complete).
-    private static func readUnlessDone(_ reader: inout BodyReader, done: Bool) async throws -> [UInt8]? {
-        guard done else { return try await reader.next() }
-        do { return try await reader.next() } catch { return nil }
+/// The SSE parser and chat state of one relayed stream: used by one chunk
+/// at a time (the relay's order), then read by the task once it returns.
+final class SSEProgress: @unchecked Sendable {
+    var parser = SSEParser()
+    var stream: ChatStream
+    /// What `take` threw (malformed JSON, an error frame), as opposed to a
+    /// transport failure of the body.
+    private(set) var failure: Error?
+
+    init(_ stream: ChatStream) { self.stream = stream }
+
+    func take(_ chunk: [UInt8], into events: inout [JSONValue]) throws {
+        do {
+            for frame in parser.feed(chunk) where !stream.done { events += try stream.frame(frame) }
+        } catch {
+            failure = error
+            throw error
+        }
     }
 }
 

@@ -66,6 +66,26 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertEqual(out.result?.finishReason, "stop")
     }
 
+    /// The relay sends events from the host's I/O thread; a consumer far
+    /// slower than the provider (a 512-byte buffer: PAUSE every dozen
+    /// events) still gets every delta, in order, and the plugin never
+    /// overruns the buffer.
+    func testChatThroughASlowConsumerLosesNothing() async throws {
+        let i = try await load()
+        fake.script("/chat/completions", .slowStream(chunks: 400, intervalMs: 0))
+        let op = try i.start(VOX_OP_LLM_CHAT, request: #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"count"}]}"#,
+                             bufferBytes: 512, timeout: 30)
+        var deltas: [String] = []
+        while let out = try await op.next() {
+            guard case .event(let json) = out, let e = try? JSONValue.parse(Data(json.utf8)), e["type"]?.stringValue == "delta" else { continue }
+            deltas.append(e["content"]?.stringValue ?? "")
+            if deltas.count % 25 == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
+        }
+        XCTAssertEqual(deltas, (0..<400).map { $0 == 0 ? "word0" : " word\($0)" })
+        XCTAssertEqual(op.result?.finishReason, "stop")
+        XCTAssertEqual(i.misbehaviourReport.count, 0, i.misbehaviourReport.last ?? "")
+    }
+
     func testChatToolCallFragmentsByIndex() async throws {
         let i = try await load()
         fake.script("/chat/completions", .toolCalls([.init(name: "get_time", arguments: #"{"tz":"UTC"}"#),

@@ -1,3 +1,6 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import XCTest
 @testable import VoxHost
 
@@ -23,5 +26,22 @@ final class ResumeGateTests: XCTestCase {
         XCTAssertTrue(done)
         await gate.wait() // ended: never blocks again
         await gate.wait()
+    }
+
+    /// The event-loop form the HTTP service's body delegate uses.
+    func testTheFutureFormKeepsAnEarlyResumeAndEnds() throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let gate = ResumeGate()
+        gate.resume()
+        try gate.waitFuture(on: loop).wait() // the early resume was kept
+        let pending = gate.waitFuture(on: loop)
+        let done = NIOLockedValueBox(false)
+        pending.whenSuccess { done.withLockedValue { $0 = true } }
+        Thread.sleep(forTimeInterval: 0.05)
+        XCTAssertFalse(done.withLockedValue { $0 }, "no resume yet: still waiting")
+        gate.resume()
+        try pending.wait()
+        gate.end()
+        try gate.waitFuture(on: loop).wait() // ended: never waits again
     }
 }

@@ -45,6 +45,13 @@ enum Bench {
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
+    /// User + system CPU time of this process, in seconds.
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]

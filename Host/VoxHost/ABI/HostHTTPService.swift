@@ -66,8 +66,14 @@ enum HostHTTPService {
 
 }
 
-/// One outbound exchange.
-final class HostHTTPExchange: @unchecked Sendable {
+/// One outbound exchange, as AsyncHTTPClient's response delegate: the head
+/// and each body part reach the plugin from the connection's event loop as
+/// they are read, with no hop to a task per part (a hop per chunk was most
+/// of voxd's cost on a fast token stream). PAUSE holds the part's future
+/// until http_resume, and AsyncHTTPClient reads no more meanwhile.
+final class HostHTTPExchange: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Void
+
     static func from(_ h: OpaquePointer) -> HostHTTPExchange {
         Unmanaged<HostHTTPExchange>.fromOpaque(UnsafeRawPointer(h)).takeUnretainedValue()
     }
@@ -75,88 +81,140 @@ final class HostHTTPExchange: @unchecked Sendable {
     private let handle: HostPluginHandle
     private let callbacks: vox_type_http_callbacks
     private let user: UnsafeMutableRawPointer?
-    private let request: HTTPClientRequest
+    private let method: HTTPMethod
+    private let headers: HTTPHeaders
+    private let fixedBody: ByteBuffer?
+    private let streamedBody: AsyncStream<ByteBuffer>?
     private let timeouts: (firstByte: Double, idle: Double, total: Double)
     private let connectTimeoutMs: UInt32
     private let url: String
+    private let metrics: MetricsStore.Scope
+    private let started = DispatchTime.now().uptimeNanoseconds
+    // Touched only on the event loop (delegate calls), then read at the end.
     private var bytesIn = 0
-    private var requestBytes = 0
+    private var status = 0
     private let lock = NSLock()
-    private var task: Task<Void, Never>?
+    private var requestBytes = 0
+    private var task: HTTPClient.Task<Void>?
     private let gate = ResumeGate()
+    private let watchdog = Watchdog()
     private var cancelled = false
     private var timeoutReason: String?
     private var bodyContinuation: AsyncStream<ByteBuffer>.Continuation?
-    private var pendingBodyBytes = 0
 
     init(handle: HostPluginHandle, request r: UnsafePointer<vox_type_http_request>, callbacks: vox_type_http_callbacks, user: UnsafeMutableRawPointer?) throws {
         self.handle = handle
         self.callbacks = callbacks
         self.user = user
+        metrics = handle.metrics.scope(plugin: handle.name)
         guard callbacks.on_complete != nil else { throw VoxPluginError.invalidRequest("http_start: on_complete is required") }
         let url = r.pointee.url.string
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw VoxPluginError.invalidRequest("http_start: \"\(url)\" is not an http(s) URL")
         }
         self.url = url
-        var req = HTTPClientRequest(url: url)
-        req.method = HTTPMethod(rawValue: r.pointee.method.len == 0 ? "GET" : r.pointee.method.string)
+        method = HTTPMethod(rawValue: r.pointee.method.len == 0 ? "GET" : r.pointee.method.string)
+        var headers = HTTPHeaders()
         if let hs = r.pointee.headers {
-            for i in 0..<r.pointee.header_count { req.headers.add(name: hs[2 * i].string, value: hs[2 * i + 1].string) }
+            for i in 0..<r.pointee.header_count { headers.add(name: hs[2 * i].string, value: hs[2 * i + 1].string) }
         }
+        self.headers = headers
         if r.pointee.flags & VOX_HTTP_STREAM_BODY != 0 {
             var cont: AsyncStream<ByteBuffer>.Continuation!
             let stream = AsyncStream<ByteBuffer> { cont = $0 }
             bodyContinuation = cont
-            req.body = .stream(stream, length: .unknown)
-        } else if r.pointee.body.len > 0 {
-            req.body = .bytes(ByteBuffer(bytes: r.pointee.body.bytes))
+            streamedBody = stream
+            fixedBody = nil
+        } else {
+            streamedBody = nil
+            fixedBody = r.pointee.body.len > 0 ? ByteBuffer(bytes: r.pointee.body.bytes) : nil
             requestBytes = r.pointee.body.len
         }
-        self.request = req
         func secs(_ ms: UInt32, _ dflt: Double) -> Double { ms == 0 ? dflt : Double(ms) / 1000 }
         connectTimeoutMs = r.pointee.connect_timeout_ms
         timeouts = (secs(r.pointee.first_byte_timeout_ms, 60), secs(r.pointee.idle_timeout_ms, 60), secs(r.pointee.total_timeout_ms, 0))
     }
 
-    func start() {
-        let t = Task { await self.run() }
-        lock.withLock { task = t }
+    /// The plugin's streamed request body (http_write … http_finish), written
+    /// as AsyncHTTPClient asks for it.
+    private static func pump(_ stream: AsyncStream<ByteBuffer>, into writer: HTTPClient.Body.StreamWriter, on loop: EventLoop) -> EventLoopFuture<Void> {
+        let done = loop.makePromise(of: Void.self)
+        done.completeWithTask {
+            for await part in stream { try await writer.write(.byteBuffer(part)).get() }
+        }
+        return done.futureResult
     }
 
-    private func run() async {
-        var failure: VoxPluginError?
-        let watchdog = Watchdog()
-        let started = DispatchTime.now().uptimeNanoseconds
-        var status = 0
-        let metrics = handle.metrics.scope(plugin: handle.name)
-        do {
-            let deadline: NIODeadline = timeouts.total > 0 ? .now() + .milliseconds(Int64(timeouts.total * 1000)) : .distantFuture
-            watchdog.arm(after: timeouts.firstByte) { [weak self] in self?.timeOut("no response within \(self?.timeouts.firstByte ?? 0) s") }
-            let response = try await HostHTTPService.client(connectTimeoutMs: connectTimeoutMs, url: url).execute(request, deadline: deadline)
-            let headers = response.headers.map { ($0.name, $0.value) }
-            status = Int(response.status.code)
-            metrics.observe("http_first_byte_seconds", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            deliverHead(status: Int32(response.status.code), headers: headers)
-            watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }
-            for try await chunk in response.body {
-                bytesIn += chunk.readableBytes
-                watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }
-                let flow = chunk.withUnsafeReadableBytes { b in
-                    callbacks.on_body?(user, b.baseAddress?.assumingMemoryBound(to: UInt8.self), b.count) ?? Int32(VOX_FLOW_CONTINUE.rawValue)
-                }
-                if flow == Int32(VOX_FLOW_STOP.rawValue) { throw CancellationError() }
-                if flow == Int32(VOX_FLOW_PAUSE.rawValue) {
-                    watchdog.disarm()
-                    await gate.wait()
-                }
-                try Task.checkCancellation()
-            }
-        } catch {
-            failure = classify(error)
+    func start() {
+        let client = HostHTTPService.client(connectTimeoutMs: connectTimeoutMs, url: url)
+        var body: HTTPClient.Body?
+        if let streamedBody {
+            body = .stream(contentLength: nil) { writer in Self.pump(streamedBody, into: writer, on: client.eventLoopGroup.any()) }
+        } else if let fixedBody {
+            body = .byteBuffer(fixedBody)
         }
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body)
+        } catch {
+            // Reported like a failed connection, through on_complete (never
+            // inside http_start).
+            DispatchQueue.global().async { self.finish(.failure(error)) }
+            return
+        }
+        let deadline: NIODeadline? = timeouts.total > 0 ? .now() + .milliseconds(Int64(timeouts.total * 1000)) : nil
+        watchdog.arm(after: timeouts.firstByte) { [weak self] in self?.timeOut("no response within \(self?.timeouts.firstByte ?? 0) s") }
+        let t = client.execute(request: request, delegate: self, deadline: deadline)
+        let cancelNow: Bool = lock.withLock { task = t; return cancelled || timeoutReason != nil }
+        if cancelNow { t.cancel() }
+        t.futureResult.whenComplete { self.finish($0) }
+    }
+
+    // MARK: HTTPClientResponseDelegate (on the connection's event loop)
+
+    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        metrics.observe("http_first_byte_seconds", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        deliverHead(status: Int32(head.status.code), headers: head.headers.map { ($0.name, $0.value) })
+        armIdle()
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ part: ByteBuffer) -> EventLoopFuture<Void> {
+        bytesIn += part.readableBytes
+        armIdle()
+        let flow = part.withUnsafeReadableBytes { b in
+            callbacks.on_body?(user, b.baseAddress?.assumingMemoryBound(to: UInt8.self), b.count) ?? Int32(VOX_FLOW_CONTINUE.rawValue)
+        }
+        switch flow {
+        case Int32(VOX_FLOW_CONTINUE.rawValue):
+            return task.eventLoop.makeSucceededVoidFuture()
+        case Int32(VOX_FLOW_PAUSE.rawValue):
+            // No idle deadline while the plugin holds the body; it runs
+            // again from the resume.
+            watchdog.disarm()
+            let resumed = gate.waitFuture(on: task.eventLoop)
+            resumed.whenSuccess { [weak self] in self?.armIdle() }
+            return resumed
+        default: // STOP: the plugin wants no more
+            return task.eventLoop.makeFailedFuture(CancellationError())
+        }
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {}
+
+    private func armIdle() {
+        watchdog.arm(after: timeouts.idle) { [weak self] in self?.timeOut("no data for \(self?.timeouts.idle ?? 0) s") }
+    }
+
+    /// The single on_complete, with the exchange's metrics.
+    private func finish(_ outcome: Result<Void, Error>) {
         watchdog.disarm()
+        lock.withLock { task = nil } // it holds this delegate
+        gate.end()
         bodyContinuation?.finish()
+        var failure: VoxPluginError?
+        if case .failure(let error) = outcome { failure = classify(error) }
         // Per provider: requests, errors by code (transport codes, or the
         // HTTP status class the provider answered), bytes, latency.
         metrics.count("http_requests_total")
@@ -165,7 +223,7 @@ final class HostHTTPExchange: @unchecked Sendable {
         } else if status >= 400 {
             metrics.count("http_errors_status_\(status)")
         }
-        metrics.count("http_bytes_out", Double(requestBytes))
+        metrics.count("http_bytes_out", Double(lock.withLock { requestBytes }))
         metrics.count("http_bytes_in", Double(bytesIn))
         metrics.observe("http_duration_seconds", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         if let failure {
@@ -204,7 +262,7 @@ final class HostHTTPExchange: @unchecked Sendable {
     }
 
     private func timeOut(_ reason: String) {
-        let t: Task<Void, Never>? = lock.withLock {
+        let t: HTTPClient.Task<Void>? = lock.withLock {
             if timeoutReason == nil { timeoutReason = reason }
             return task
         }
@@ -215,7 +273,7 @@ final class HostHTTPExchange: @unchecked Sendable {
     func resume() { gate.resume() }
 
     func cancel() {
-        let t: Task<Void, Never>? = lock.withLock { cancelled = true; return task }
+        let t: HTTPClient.Task<Void>? = lock.withLock { cancelled = true; return task }
         t?.cancel()
         bodyContinuation?.finish()
         gate.end()
@@ -232,18 +290,54 @@ final class HostHTTPExchange: @unchecked Sendable {
 }
 
 /// A re-armable one-shot timer for first-byte and idle deadlines.
+///
+/// Re-arming is cheap because the HTTP service re-arms it once per body
+/// chunk: it only moves the deadline. The one pending check, when it comes
+/// due early, sleeps again until the deadline it finds. (A DispatchWorkItem
+/// and an asyncAfter per chunk cost a timer source each, and the cancelled
+/// ones still fired a minute later.)
 final class Watchdog: @unchecked Sendable {
     private let lock = NSLock()
-    private var item: DispatchWorkItem?
+    private var deadline: UInt64 = 0 // uptime ns, while `fire` is set
+    private var fire: (@Sendable () -> Void)?
+    private var checkAt: UInt64? // the pending check that will see the deadline
 
     func arm(after seconds: Double, _ fire: @escaping @Sendable () -> Void) {
-        let new = DispatchWorkItem(block: fire)
-        let old: DispatchWorkItem? = lock.withLock { defer { item = new }; return item }
-        old?.cancel()
-        if seconds > 0 { DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: new) }
+        guard seconds > 0 else { disarm(); return }
+        let due = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let schedule: Bool = lock.withLock {
+            deadline = due
+            self.fire = fire
+            if let at = checkAt, at <= due { return false } // it will find the new deadline
+            checkAt = due
+            return true
+        }
+        if schedule { self.schedule(at: due) }
     }
 
     func disarm() {
-        lock.withLock { item }?.cancel()
+        lock.withLock { fire = nil }
+    }
+
+    private func schedule(at due: UInt64) {
+        DispatchQueue.global().asyncAfter(deadline: DispatchTime(uptimeNanoseconds: due)) { [weak self] in self?.check() }
+    }
+
+    private func check() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        enum Step { case fire(@Sendable () -> Void), again(UInt64), none }
+        let step: Step = lock.withLock {
+            if let at = checkAt, at <= now { checkAt = nil } // this check (or an earlier one)
+            guard let f = fire else { return .none }
+            if now >= deadline { fire = nil; return .fire(f) }
+            if let at = checkAt, at <= deadline { return .none } // another check is pending
+            checkAt = deadline
+            return .again(deadline)
+        }
+        switch step {
+        case .fire(let f): f()
+        case .again(let due): schedule(at: due)
+        case .none: break
+        }
     }
 }

@@ -217,9 +217,13 @@ public final class HostOperation: @unchecked Sendable {
 
     /// The next output and whatever else is already buffered (up to
     /// `limit`), so a consumer that fell behind can write them at once; nil
-    /// after a successful end.
-    public func nextBatch(limit: Int = 64) async throws -> [OperationOutput]? {
+    /// after a successful end. Once the first output is in, `gather` says
+    /// how many nanoseconds to wait for more to arrive (a consumer
+    /// coalescing a fast stream); cancelling the task during it throws.
+    public func nextBatch(limit: Int = 64, gather: () -> UInt64 = { 0 }) async throws -> [OperationOutput]? {
         guard let first = try await next() else { return nil }
+        let wait = gather()
+        if wait > 0 { try await Task.sleep(nanoseconds: wait) }
         var batch = [first]
         while batch.count < limit, let more = try takeBuffered() { batch.append(more) }
         return batch

@@ -45,6 +45,20 @@ struct ChatRoutes {
         return Response(status: .ok, headers: headers(chat, contentType: "application/json"), body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// Nagle for tokens: an event that arrives within this long of the
+    /// previous write waits out the rest of it, gathering the events behind
+    /// it into the same write. A stream faster than 4,000 events/s then
+    /// costs a write (and a client read) per handful of tokens instead of
+    /// one each, the larger part of voxd's cost on a fast stream; a slower
+    /// one, and the first event, go out at once as before. At most 0.25 ms
+    /// added to a token's latency.
+    static let coalesceNs: UInt64 = 250_000
+
+    static func gather(since lastWrite: UInt64) -> UInt64 {
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- lastWrite
+        return elapsed < coalesceNs ? coalesceNs - elapsed : 0
+    }
+
     /// SSE: a role chunk, a chunk per event, the finish chunk, the usage chunk
     /// when asked, `[DONE]`. A failure after the head becomes an `error` event
     /// in the stream (the status is already sent), then the stream ends.
@@ -71,15 +85,23 @@ struct ChatRoutes {
                 frame(assembler.chunk(delta: ["role": .string("assistant"), "content": .string("")]), into: &opening)
                 if let first = chat.first { assembler.add(first); frame(assembler.chunk(for: first), into: &opening) }
                 try await writer.write(opening)
-                // Events that piled up while the client was slower go out in one write.
-                while let batch = try await chat.operation.nextBatch() {
+                // Events that piled up while the client was slower go out
+                // in one write; so do events that follow the last write
+                // within `coalesceNs` (see there).
+                var lastWrite = DispatchTime.now().uptimeNanoseconds
+                while let batch = try await chat.operation.nextBatch(limit: 256, gather: { Self.gather(since: lastWrite) }) {
                     var buffer = ByteBuffer()
                     for out in batch {
                         guard case .event(let json) = out, let e = ChatEvent(json: json) else { continue }
                         assembler.add(e)
-                        frame(assembler.chunk(for: e), into: &buffer)
+                        buffer.writeString("data: ")
+                        buffer.writeBytes(assembler.chunkBytes(for: e))
+                        buffer.writeString("\n\n")
                     }
-                    if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                    if buffer.readableBytes > 0 {
+                        try await writer.write(buffer)
+                        lastWrite = DispatchTime.now().uptimeNanoseconds
+                    }
                 }
                 let result = chat.operation.result
                 try await send(assembler.chunk(delta: [:], finishReason: assembler.finishReason(result)))

@@ -127,11 +127,32 @@ extension VoxDaemon {
 
 /// Builds the OpenAI shapes from chat events.
 struct ChatAssembler {
-    let chat: StartedChat
+    let id: String
+    let created: Int
+    let model: String
+    let includeUsage: Bool
     private(set) var content = ""
     private(set) var toolCalls: [Int: (id: String?, name: String?, arguments: String)] = [:]
+    /// A chunk's bytes before and after its `delta` object, made once: a
+    /// content chunk is then its delta's few bytes between them, instead of
+    /// a five-key object built and key-sorted per token.
+    private var deltaFrame: (prefix: [UInt8], suffix: [UInt8])?
 
-    init(_ chat: StartedChat) { self.chat = chat }
+    init(_ chat: StartedChat) {
+        self.init(id: chat.id, created: chat.created, model: chat.model, includeUsage: chat.includeUsage)
+    }
+
+    init(id: String, created: Int, model: String, includeUsage: Bool) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.includeUsage = includeUsage
+        let whole = Array(chunk(delta: [:]).serialized.utf8)
+        let marker = Array(#""delta":{}"#.utf8)
+        if let at = whole.indices.first(where: { whole[$0...].starts(with: marker) }) {
+            deltaFrame = (Array(whole[..<(at + marker.count - 2)]), Array(whole[(at + marker.count)...]))
+        }
+    }
 
     mutating func add(_ e: ChatEvent) {
         switch e {
@@ -167,8 +188,8 @@ struct ChatAssembler {
             })
         }
         return .object([
-            "id": .string(chat.id), "object": .string("chat.completion"), "created": .number(Double(chat.created)),
-            "model": .string(chat.model),
+            "id": .string(id), "object": .string("chat.completion"), "created": .number(Double(created)),
+            "model": .string(model),
             "choices": .array([.object(["index": .number(0), "message": .object(message), "logprobs": .null,
                                         "finish_reason": .string(finishReason(result))])]),
             "usage": usage(result),
@@ -178,13 +199,25 @@ struct ChatAssembler {
     /// One `chat.completion.chunk`.
     func chunk(delta: [String: JSONValue], finishReason: String? = nil) -> JSONValue {
         var o: [String: JSONValue] = [
-            "id": .string(chat.id), "object": .string("chat.completion.chunk"), "created": .number(Double(chat.created)),
-            "model": .string(chat.model),
+            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .number(Double(created)),
+            "model": .string(model),
             "choices": .array([.object(["index": .number(0), "delta": .object(delta), "logprobs": .null,
                                         "finish_reason": finishReason.map(JSONValue.string) ?? .null])]),
         ]
-        if chat.includeUsage { o["usage"] = .null }
+        if includeUsage { o["usage"] = .null }
         return .object(o)
+    }
+
+    /// `chunk(for:)` as UTF-8, from the frame made once (a content delta).
+    func chunkBytes(for e: ChatEvent) -> [UInt8] {
+        guard case .delta(let text) = e, let (prefix, suffix) = deltaFrame else { return Array(chunk(for: e).serialized.utf8) }
+        var out = prefix
+        out.reserveCapacity(prefix.count + suffix.count + text.utf8.count + 16)
+        out += #"{"content":"#.utf8
+        out += JSONValue.quote(text).utf8
+        out.append(UInt8(ascii: "}"))
+        out += suffix
+        return out
     }
 
     func chunk(for e: ChatEvent) -> JSONValue {
@@ -201,7 +234,7 @@ struct ChatAssembler {
     }
 
     func usageChunk(_ result: OperationResult?) -> JSONValue {
-        .object(["id": .string(chat.id), "object": .string("chat.completion.chunk"), "created": .number(Double(chat.created)),
-                 "model": .string(chat.model), "choices": .array([]), "usage": usage(result)])
+        .object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .number(Double(created)),
+                 "model": .string(model), "choices": .array([]), "usage": usage(result)])
     }
 }

@@ -1,0 +1,162 @@
+import CVoxPlugin
+import Foundation
+
+extension EventOutput {
+    /// Turns a response body into events on the host thread that delivers
+    /// each chunk: `transform` parses the chunk and its events go to the
+    /// host at once, with no hop to this task per chunk (on a fast token
+    /// stream those hops were most of a plugin's cost). This task steps in
+    /// only when the host asks to pause: it waits for the resume, sends the
+    /// events it held, and lets the body flow again.
+    ///
+    /// `transform` sees the chunks in order, one call at a time, and appends
+    /// their events; it must be quick and must not block (it runs on the
+    /// host's I/O thread). Events it appended before throwing are still
+    /// sent, then the relay stops with its error. Returns
+    /// at the end of the body. Throws what `transform` threw, a
+    /// CancellationError once the operation is cancelled, or the body's
+    /// transport error. Read the body either with this or as a sequence,
+    /// not both.
+    public func relay(_ body: VoxHTTPBody, _ transform: @escaping @Sendable (_ chunk: [UInt8], _ events: inout [JSONValue]) throws -> Void) async throws {
+        try await EventRelay(box: box, body: body, transform: transform).run()
+    }
+}
+
+/// The state of one `relay`: events held while the host pauses, and the
+/// signals (paused, ended) that wake the relaying task.
+final class EventRelay: @unchecked Sendable {
+    private enum Signal { case paused, ended(Error?) }
+    private let box: OperationBox
+    private let exchange: HTTPExchange
+    private let lease: ExchangeLease // the body stays open while it relays
+    private let transform: @Sendable ([UInt8], inout [JSONValue]) throws -> Void
+    private let lock = NSLock()
+    private var paused = false // the host said PAUSE; the body is held too
+    private var held: [String] = [] // events made while paused, in order
+    private var failure: Error?
+    private var signals: [Signal] = []
+    private var waiter: CheckedContinuation<Signal, Never>?
+
+    init(box: OperationBox, body: VoxHTTPBody, transform: @escaping @Sendable ([UInt8], inout [JSONValue]) throws -> Void) {
+        self.box = box
+        exchange = body.exchange
+        lease = body.lease
+        self.transform = transform
+    }
+
+    func run() async throws {
+        // Chunks that arrived before the sink are taken here, in order;
+        // the sink goes in once none is left.
+        let sink = HTTPExchange.Sink(chunk: { self.take($0, fromSink: true) }, end: { self.signal(.ended($0)) })
+        while case .chunks(let queued) = exchange.drainOrInstall(sink) {
+            for chunk in queued {
+                switch UInt32(bitPattern: take(chunk, fromSink: false)) {
+                case VOX_FLOW_CONTINUE.rawValue: continue
+                case VOX_FLOW_PAUSE.rawValue: try await waitOutPause(resumeBody: false)
+                default:
+                    exchange.cancel()
+                    throw lock.withLock { failure } ?? CancellationError()
+                }
+            }
+        }
+        while true {
+            switch await nextSignal() {
+            case .paused: try await waitOutPause(resumeBody: true)
+            case .ended(let error):
+                if let failure = lock.withLock({ failure }) { throw failure }
+                if let error { throw error }
+                return
+            }
+        }
+    }
+
+    /// One chunk, on the thread that has it: its events go to the host
+    /// until it pauses; the flow answer is for the body. From the sink, a
+    /// pause wakes the task; on the task, the caller waits it out.
+    private func take(_ bytes: [UInt8], fromSink: Bool) -> Int32 {
+        if lock.withLock({ failure != nil }) { return Int32(VOX_FLOW_STOP.rawValue) }
+        var made: [JSONValue] = []
+        var thrown: Error?
+        do { try transform(bytes, &made) } catch { thrown = error }
+        let events = made.map { VoxJSON.string($0) }
+        var flow = Int32(VOX_FLOW_CONTINUE.rawValue)
+        var newlyPaused = false
+        if lock.withLock({ () -> Bool in if paused { held += events }; return paused }) {
+            flow = Int32(VOX_FLOW_PAUSE.rawValue)
+        } else {
+            for (i, e) in events.enumerated() {
+                let answer = box.emitNow(e)
+                if answer == Int32(VOX_FLOW_CONTINUE.rawValue) { continue }
+                if answer == Int32(VOX_FLOW_PAUSE.rawValue) {
+                    lock.withLock { paused = true; held += events[(i + 1)...] }
+                    flow = answer
+                    newlyPaused = true
+                } else {
+                    thrown = thrown ?? CancellationError()
+                }
+                break
+            }
+        }
+        if let thrown {
+            // What was sent stays sent; the held rest would follow a
+            // failure, so it goes.
+            lock.withLock { held = []; if failure == nil { failure = thrown } }
+            return Int32(VOX_FLOW_STOP.rawValue)
+        }
+        if fromSink, newlyPaused { signal(.paused) } // already paused: the task is on it
+        return flow
+    }
+
+    /// After a PAUSE: waits for the host's resume, sends the held events
+    /// (pausing again as told), then lets the body go on.
+    private func waitOutPause(resumeBody: Bool) async throws {
+        while true {
+            try await box.honour(Int32(VOX_FLOW_PAUSE.rawValue))
+            let events: [String] = lock.withLock { defer { held = [] }; return held }
+            var again = false
+            for (i, e) in events.enumerated() {
+                let flow = UInt32(bitPattern: box.emitNow(e))
+                if flow == VOX_FLOW_PAUSE.rawValue {
+                    lock.withLock { held.insert(contentsOf: events[(i + 1)...], at: 0) }
+                    again = true
+                    break
+                }
+                if flow != VOX_FLOW_CONTINUE.rawValue { throw CancellationError() }
+            }
+            if again { continue }
+            let done: Bool = lock.withLock {
+                guard held.isEmpty else { return false }
+                paused = false
+                return true
+            }
+            if done {
+                if resumeBody { exchange.resumeBody() }
+                return
+            }
+        }
+    }
+
+    private func signal(_ s: Signal) {
+        let w: CheckedContinuation<Signal, Never>? = lock.withLock {
+            if let w = waiter { waiter = nil; return w }
+            signals.append(s)
+            return nil
+        }
+        w?.resume(returning: s)
+    }
+
+    private func nextSignal() async -> Signal {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Signal, Never>) in
+                let now: Signal? = lock.withLock {
+                    if !signals.isEmpty { return signals.removeFirst() }
+                    waiter = c
+                    return nil
+                }
+                if let now { c.resume(returning: now) }
+            }
+        } onCancel: {
+            exchange.cancel() // its on_complete ends the wait
+        }
+    }
+}
