@@ -32,6 +32,15 @@ echo
 echo "==> voxctl speak … -o demo.wav"
 "$bin/voxctl" --socket "$sock" speak "Hello! This is voxd, the voice daemon, speaking through its offline engine." -o demo.wav
 echo
+echo "==> voxctl keys create … --scope tts --day-usd 1 (an API key for an app; its secret is shown once)"
+secret=$("$bin/voxctl" --socket "$sock" keys create "demo app $(date +%s)" --scope tts --day-usd 1 --rpm 60 | tee /dev/stderr | sed -n 's/^secret[^:]*: //p')
+echo
+echo "==> VOXD_API_KEY=vx_… voxctl speak … (as the key's holder: its scope, budget and rate apply)"
+VOXD_API_KEY="$secret" "$bin/voxctl" --socket "$sock" speak "This one is booked to the demo key." -o demo-key.wav
+echo
+echo "==> voxctl usage --group-by key (the ledger: characters, audio seconds, cost per caller)"
+"$bin/voxctl" --socket "$sock" usage --group-by key
+echo
 echo "==> stopping voxd"
 kill -TERM "$pid"; wait "$pid" || true
 pid=
