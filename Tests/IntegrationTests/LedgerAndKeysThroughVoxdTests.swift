@@ -244,6 +244,8 @@ final class LedgerAndKeysThroughVoxdTests: XCTestCase {
         XCTAssertEqual(del.status, 409, del.text)
         XCTAssertTrue(del.text.contains("key:\(withTemplate.id)"), del.text)
         XCTAssertEqual(try d.curl("/v1/defaults", extra: withTemplate.bearer).status, 403, "defaults need config:read")
+        XCTAssertEqual(try d.curl("/v1/status", extra: withTemplate.bearer).status, 403, "status (paths, pid) needs config:read")
+        XCTAssertEqual(try d.curl("/v1/providers", extra: withTemplate.bearer).status, 200, "the catalog is any key's")
 
         // Expiry, and secrets that are not keys.
         let short = try key(#"{"name":"short","scopes":["chat"],"expires_in_days":0.00002}"#)

@@ -43,7 +43,8 @@ struct AccessMiddleware: RouterMiddleware {
         case "/v1/audio/speech", "/v1/voices/preview": return .operation(.tts)
         case "/v1/audio/transcriptions": return .operation(.stt)
         case "/v1/audio/transcriptions/stream": return .scope(.stt)  // its slot is taken by the WebSocket session
-        case "/v1/models", "/v1/capabilities", "/v1/providers", "/v1/plugins", "/v1/status", "/v1/route/explain", "/v1/usage",
+        case "/v1/status": return read ? .scope(.configRead) : .scope(.admin)  // paths, pid, config file: not for every app
+        case "/v1/models", "/v1/capabilities", "/v1/providers", "/v1/plugins", "/v1/route/explain", "/v1/usage",
              "/v1/usage/calls", "/v1/usage/estimate":
             return read ? .anyKey : .scope(.admin)
         case "/v1/voices": return read ? .anyKey : .scope(.configWrite)  // POST: cloning a voice
