@@ -19,6 +19,8 @@ public struct VoxError: Error, HTTPResponseError, CustomStringConvertible, Senda
     /// 409 (stale version, duplicate name, still referenced), 428 (no version).
     public var statusOverride: HTTPResponse.Status?
     public var retryAfterSeconds: Int?
+    /// More headers for the answer (a key's `X-RateLimit-*`).
+    public var headers: HTTPFields = [:]
     /// Every problem of a refused body, each naming its field.
     public var problems: [FieldProblem]?
 
@@ -82,6 +84,7 @@ public struct VoxError: Error, HTTPResponseError, CustomStringConvertible, Senda
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        for f in self.headers { headers[f.name] = f.value }
         let body = (try? VoxJSON.encode(json)) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -75,21 +75,23 @@ struct AccessMiddleware: RouterMiddleware {
                 if !admitted {
                     var e = VoxError(.rateLimited, "API key \(key.id) (\(key.name)) made its \(limit.limit) requests this minute (rate_limit.requests_per_minute); the window resets in \(limit.resetSeconds) s")
                     e.retryAfterSeconds = limit.resetSeconds
-                    return try Self.answer(e, request, context, extra)
+                    e.headers = extra
+                    throw e
                 }
             }
             switch need {
             case .scope(let s), .operation(let s):
                 guard principal.allows(s) else {
                     let k = principal.key!
-                    let e = VoxError(.forbidden, "API key \(k.id) (\(k.name)) lacks the scope \"\(s.rawValue)\" this route needs; it has \(k.scopes.sorted().map(\.rawValue).joined(separator: ", "))")
-                    return try Self.answer(e, request, context, extra)
+                    var e = VoxError(.forbidden, "API key \(k.id) (\(k.name)) lacks the scope \"\(s.rawValue)\" this route needs; it has \(k.scopes.sorted().map(\.rawValue).joined(separator: ", "))")
+                    e.headers = extra
+                    throw e
                 }
             case .open, .anyKey: break
             }
             if let key = principal.key {
                 if case .operation = need {
-                    do { slot = try daemon.keys.acquireStream(key) } catch let e as VoxError { return try Self.answer(e, request, context, extra) }
+                    do { slot = try daemon.keys.acquireStream(key) } catch var e as VoxError { e.headers = extra; throw e }
                 }
             }
         }
@@ -98,8 +100,9 @@ struct AccessMiddleware: RouterMiddleware {
         var response: Response
         do {
             response = try await CallScope.$current.withValue(info) { try await next(request, context) }
-        } catch let e as VoxError where !extra.isEmpty {
-            return try Self.answer(e, request, context, extra)
+        } catch var e as VoxError where !extra.isEmpty {
+            e.headers = extra
+            throw e
         }
         for f in extra { response.headers[f.name] = f.value }
         if let slot {
@@ -128,13 +131,6 @@ struct AccessMiddleware: RouterMiddleware {
         if let bearer { _ = try daemon.keys.authenticate(bearer) }  // throws: not a voxd key
         let who = peer.map { "uid \($0.uid)" } ?? "this connection"
         throw VoxError(.unauthenticated, "\(who) is not a voxd admin, so it needs an API key: send Authorization: Bearer vx_… (an admin creates one with voxctl keys create)")
-    }
-
-    static func answer(_ e: VoxError, _ request: Request, _ context: Context, _ extra: HTTPFields) throws -> Response {
-        var r = try e.response(from: request, context: context)
-        for f in extra { r.headers[f.name] = f.value }
-        r.headers[.xRequestID] = context.requestID
-        return r
     }
 
     /// `X-Vox-Max-Price`: the most, in USD, this request may cost.
