@@ -184,12 +184,9 @@ struct StreamingTranscriptionRoutes {
     /// The ledger's row for a live session: audio seconds as the plugin
     /// counted them (what was sent upstream), at the provider's rates.
     func book(_ s: Session, call: CallScope.Info?, usage: Usage?, outcome: String, started: Date, firstOutput: Double?) -> UsageEntry {
-        let u = usage ?? Usage()
-        return UsageEntry(at: Date(), requestID: call?.requestID ?? "internal", client: call?.principal?.client ?? "internal",
-                          keyID: call?.principal?.keyID, kind: "stt_stream", provider: s.instance.name, model: s.request.model, voice: nil,
-                          usage: u, prices: s.candidate.rates.mapValues(\.usdPerUnit), costUSD: PriceBook.cost(u, s.candidate.rates),
-                          ttfbMs: firstOutput.map { $0 * 1000 }, totalMs: Date().timeIntervalSince(started) * 1000, outcome: outcome,
-                          retries: 0, failovers: 0)
+        UsageEntry(call, kind: "stt_stream", provider: s.instance.name, model: s.request.model, voice: nil, usage: usage,
+                   rates: s.candidate.rates, outcome: outcome, ttfbSeconds: firstOutput, totalSeconds: Date().timeIntervalSince(started),
+                   retries: 0, failovers: 0)
     }
 
     /// The error in the one error shape, then a close: 1008 for the

@@ -31,6 +31,21 @@ public struct UsageEntry: Sendable, Equatable {
     public var failovers: Int
 }
 
+extension UsageEntry {
+    /// A call by the request in `call` (nil: not from a request, "internal"),
+    /// priced at `rates`: the one way the router and the live-transcription
+    /// route book what they served.
+    init(_ call: CallScope.Info?, kind: String, provider: String?, model: String?, voice: String?, usage: Usage?,
+         rates: [String: PriceBook.Rate], outcome: String, ttfbSeconds: Double?, totalSeconds: Double?, retries: Int, failovers: Int) {
+        let u = usage ?? Usage()
+        self.init(at: Date(), requestID: call?.requestID ?? "internal", client: call?.principal?.client ?? "internal",
+                  keyID: call?.principal?.keyID, kind: kind, provider: provider, model: model, voice: voice, usage: u,
+                  prices: rates.mapValues(\.usdPerUnit), costUSD: PriceBook.cost(u, rates),
+                  ttfbMs: ttfbSeconds.map { $0 * 1000 }, totalMs: totalSeconds.map { $0 * 1000 }, outcome: outcome,
+                  retries: retries, failovers: failovers)
+    }
+}
+
 /// The usage and cost ledger: every call is appended in memory and written
 /// to the store's `usage` table in batches, one transaction per batch
 /// window (`[ledger] flush_ms`, default 1000), so a write never waits on
@@ -176,18 +191,22 @@ public final class UsageLedger: @unchecked Sendable {
     /// the global budgets apply). Throws a 402 naming the budget that would
     /// be exceeded, how much is spent and reserved, and when it resets.
     public func reserve(key: APIKey?, estimate: Double, now: Date = Date()) throws -> Reservation {
-        var checks: [(scope: String, label: String, day: Double?, month: Double?)] = [("*", "voxd's", settings.budgetDayUSD, settings.budgetMonthUSD)]
-        if let key { checks.append((key.id, "API key \(key.id) (\(key.name))'s", key.budgetDayUSD, key.budgetMonthUSD)) }
-        let d = "d:\(Self.day(now))", m = "m:\(Self.day(now).prefix(7))"
+        var scopes: [(id: String, day: Double?, month: Double?)] = []
+        if settings.budgetDayUSD != nil || settings.budgetMonthUSD != nil { scopes.append(("*", settings.budgetDayUSD, settings.budgetMonthUSD)) }
+        if let key, key.budgetDayUSD != nil || key.budgetMonthUSD != nil { scopes.append((key.id, key.budgetDayUSD, key.budgetMonthUSD)) }
+        if scopes.isEmpty { return Reservation(scopes: [], usd: 0) } // no budget applies: nothing to hold
+        let today = Self.day(now)
+        let d = "d:\(today)", m = "m:\(today.prefix(7))"
         return try lock.withLock {
-            for c in checks {
-                for (period, budget, name) in [(d, c.day, "daily"), (m, c.month, "monthly")] {
+            for c in scopes {
+                for (period, budget, daily) in [(d, c.day, true), (m, c.month, false)] {
                     guard let budget else { continue }
-                    let used = spent[c.scope]?[period] ?? 0
-                    let held = reserved[c.scope] ?? 0
+                    let used = spent[c.id]?[period] ?? 0
+                    let held = reserved[c.id] ?? 0
                     if used >= budget || used + held + estimate > budget {
-                        let reset = name == "daily" ? Self.nextDay(now) : Self.nextMonth(now)
-                        var e = VoxError(.rateLimited, "\(c.label) \(name) budget of $\(Self.money(budget)) would be exceeded: $\(Self.money(used)) spent"
+                        let label = c.id == "*" ? "voxd's" : "API key \(c.id) (\(key?.name ?? ""))'s"
+                        let reset = daily ? Self.nextDay(now) : Self.nextMonth(now)
+                        var e = VoxError(.rateLimited, "\(label) \(daily ? "daily" : "monthly") budget of $\(Self.money(budget)) would be exceeded: $\(Self.money(used)) spent"
                                          + (held > 0 ? ", $\(Self.money(held)) held by calls in flight" : "")
                                          + ", and this request may cost up to $\(Self.money(estimate)); it resets at \(APIKey.iso(reset))",
                                          retriable: false, status: .init(code: 402, reasonPhrase: "Payment Required"))
@@ -196,9 +215,8 @@ public final class UsageLedger: @unchecked Sendable {
                     }
                 }
             }
-            let scopes = checks.map(\.scope)
-            for s in scopes { reserved[s, default: 0] += estimate }
-            return Reservation(scopes: scopes, usd: estimate)
+            for c in scopes { reserved[c.id, default: 0] += estimate }
+            return Reservation(scopes: scopes.map(\.id), usd: estimate)
         }
     }
 

@@ -1,5 +1,6 @@
 import CVoxPlugin
 import Foundation
+import Logging
 import VoxPluginKit
 
 /// One try of one candidate: what the service needs to start the
@@ -131,9 +132,13 @@ extension VoxDaemon {
         let call = CallScope.current
         var tried: [String] = []
         var lastTried: RouteCandidate?
-        var log = logger
-        log[metadataKey: "request.id"] = .string(call?.requestID ?? "internal")
-        log[metadataKey: "kind"] = .string(kind)
+        /// The logger with the request's id, made only when something is logged.
+        var log: Logger {
+            var l = logger
+            l[metadataKey: "request.id"] = .string(call?.requestID ?? "internal")
+            l[metadataKey: "kind"] = .string(kind)
+            return l
+        }
         /// A request that ends without a served attempt is booked too (cost 0).
         func book(_ outcome: String) {
             if outcome != "cancelled" {
@@ -184,9 +189,11 @@ extension VoxDaemon {
                 let value = try await body(attempt)
                 attempt.commit()
                 settle(attempt, reservation: reservation, call: call, kind: kind, tried: tried)
-                log.debug("request served", metadata: ["provider": .string(c.name), "model": .string(c.model ?? "-"),
-                                                       "attempts": .stringConvertible(attempts),
-                                                       "first_output_ms": .stringConvertible(Int(attempt.firstOutputSeconds * 1000))])
+                if logger.logLevel <= .debug {
+                    log.debug("request served", metadata: ["provider": .string(c.name), "model": .string(c.model ?? "-"),
+                                                           "attempts": .stringConvertible(attempts),
+                                                           "first_output_ms": .stringConvertible(Int(attempt.firstOutputSeconds * 1000))])
+                }
                 h.recordSuccess(model: c.model, firstOutput: attempt.firstOutputSeconds)
                 router.metrics.observeFirstOutput(provider: c.name, model: c.model ?? "", kind: kind, seconds: attempt.firstOutputSeconds)
                 router.metrics.countAttempt(provider: c.name, kind: kind, outcome: "ok")
@@ -280,13 +287,8 @@ extension VoxDaemon {
 
     func usageEntry(_ call: CallScope.Info?, kind: String, candidate c: RouteCandidate?, usage: Usage?, outcome: String,
                     attempt a: RouteAttempt?, tried: [String]) -> UsageEntry {
-        let u = usage ?? Usage()
-        let rates = c?.rates ?? [:]
-        let switches = zip(tried, tried.dropFirst()).filter { $0 != $1 }.count
-        return UsageEntry(at: Date(), requestID: call?.requestID ?? "internal", client: call?.principal?.client ?? "internal",
-                          keyID: call?.principal?.keyID, kind: kind, provider: c?.name, model: c?.model, voice: a?.voice, usage: u,
-                          prices: rates.mapValues(\.usdPerUnit), costUSD: PriceBook.cost(u, rates),
-                          ttfbMs: a.map { $0.firstOutputSeconds * 1000 }, totalMs: a.map { $0.seconds * 1000 }, outcome: outcome,
-                          retries: max(0, tried.count - 1), failovers: switches)
+        UsageEntry(call, kind: kind, provider: c?.name, model: c?.model, voice: a?.voice, usage: usage, rates: c?.rates ?? [:],
+                   outcome: outcome, ttfbSeconds: a?.firstOutputSeconds, totalSeconds: a?.seconds, retries: max(0, tried.count - 1),
+                   failovers: zip(tried, tried.dropFirst()).filter { $0 != $1 }.count)
     }
 }
