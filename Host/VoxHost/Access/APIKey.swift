@@ -95,11 +95,10 @@ public struct APIKey: Hashable, Sendable {
         return diff == 0
     }
 
-    static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: d)
-    }
+    /// `2026-11-21T10:58:21Z`; a value-type style, not a formatter object
+    /// made per call (usage listings format a time per row).
+    static func iso(_ d: Date) -> String { d.formatted(isoStyle) }
+    private static let isoStyle = Date.ISO8601FormatStyle()
 
     static func parseDate(_ s: String) -> Date? {
         let f = ISO8601DateFormatter()

@@ -87,8 +87,13 @@ public final class KeyRing: @unchecked Sendable {
             streams[k.id] = n + 1
         }
         let id = k.id
-        return StreamSlot { [weak self] in
-            self?.lock.withLock { if let n = self?.streams[id], n > 1 { self?.streams[id] = n - 1 } else { self?.streams[id] = nil } }
+        return StreamSlot { [weak self] in self?.releaseStream(id) }
+    }
+
+    private func releaseStream(_ id: String) {
+        lock.withLock {
+            let n = (streams[id] ?? 1) - 1
+            streams[id] = n > 0 ? n : nil
         }
     }
 
