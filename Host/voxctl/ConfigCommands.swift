@@ -24,6 +24,15 @@ func object(_ data: Data) -> [String: Any] { (try? JSONSerialization.jsonObject(
 
 func segment(_ s: String) -> String { DaemonClient.encodeSegment(s) }
 
+/// DELETE `collection/id`, then "`verb` id" (voxd's JSON with --json).
+func deleteObject(_ global: GlobalOptions, _ collection: String, _ id: String, verb: String = "deleted") async throws {
+    try await global.withClient { client in
+        let data = try await client.delete("\(collection)/\(segment(id))")
+        if global.json { return printJSON(data) }
+        print("\(verb) \(id)")
+    }
+}
+
 /// Prints the problems of a validation answer, one per line.
 private func printProblems(_ title: String, _ list: Any?, colour: Colour) {
     guard let list = list as? [[String: Any]], !list.isEmpty else { return }
@@ -143,13 +152,7 @@ struct PromptsDelete: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The prompt's id.") var id: String
 
-    func run() async throws {
-        try await global.withClient { client in
-            let data = try await client.delete("/v1/prompts/\(segment(id))")
-            if global.json { return printJSON(data) }
-            print("deleted \(id)")
-        }
-    }
+    func run() async throws { try await deleteObject(global, "/v1/prompts", id) }
 }
 
 // MARK: templates
@@ -283,13 +286,7 @@ struct TemplatesDelete: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The template's id.") var id: String
 
-    func run() async throws {
-        try await global.withClient { client in
-            let data = try await client.delete("/v1/templates/\(segment(id))")
-            if global.json { return printJSON(data) }
-            print("deleted \(id)")
-        }
-    }
+    func run() async throws { try await deleteObject(global, "/v1/templates", id) }
 }
 
 // MARK: session configurations

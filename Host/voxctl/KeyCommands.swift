@@ -143,13 +143,7 @@ struct KeysRevoke: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The key's id (key_…).") var id: String
 
-    func run() async throws {
-        try await global.withClient { client in
-            let data = try await client.delete("/v1/keys/\(segment(id))")
-            if global.json { return printJSON(data) }
-            print("revoked \(id)")
-        }
-    }
+    func run() async throws { try await deleteObject(global, "/v1/keys", id, verb: "revoked") }
 }
 
 // MARK: usage
