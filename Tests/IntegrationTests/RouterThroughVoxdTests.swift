@@ -308,6 +308,34 @@ final class RouterThroughVoxdTests: XCTestCase {
         XCTAssertEqual(groq.requests.count - before.1, 0, "explain called no provider")
     }
 
+    /// A request's shape is resolved once and reused (VoxRouter's compiled
+    /// routes) until the plugins change: disabling and enabling a provider
+    /// shows at once, in explain and in what is served.
+    func testCompiledRoutesFollowPluginChanges() throws {
+        try startDaemon()
+        func providers() throws -> [String] {
+            let r = try d.curl("/v1/route/explain?kind=chat&model=chat&stream=true")
+            XCTAssertEqual(r.status, 200, r.text)
+            XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(r.text.utf8)), "explain is JSON")
+            return (r.json["candidates"] as? [[String: Any]] ?? []).compactMap { $0["provider"] as? String }
+        }
+        XCTAssertEqual(try providers(), ["openai", "groq"])
+        XCTAssertEqual(try providers(), ["openai", "groq"], "the second answer from the compiled route")
+        XCTAssertEqual(try d.curl("/v1/plugins/openai/disable", method: "POST").status, 200)
+        XCTAssertEqual(try providers(), ["groq"])
+        let r = try d.curl("/v1/route/explain?kind=chat&model=chat&stream=true")
+        let excluded = r.json["excluded"] as? [[String: Any]] ?? []
+        XCTAssertEqual(excluded.first?["provider"] as? String, "openai/gpt-4o-mini", r.text)
+        XCTAssertTrue((excluded.first?["reason"] as? String ?? "").contains("disabled"), r.text)
+        let before = openai.requests.count
+        XCTAssertEqual(try chat(stream: false).status, 200)
+        XCTAssertEqual(openai.requests.count, before, "a disabled provider is not called")
+        XCTAssertEqual(try d.curl("/v1/plugins/openai/enable", method: "POST").status, 200)
+        XCTAssertEqual(try providers(), ["openai", "groq"])
+        XCTAssertEqual(try chat(stream: false).status, 200)
+        XCTAssertEqual(openai.requests.count, before + 1, "enabled again, it serves first")
+    }
+
     func testPoliciesOrderTheCandidates() throws {
         try startDaemon("""
         [aliases.rr]

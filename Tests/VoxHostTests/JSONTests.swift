@@ -25,6 +25,11 @@ final class JSONTests: XCTestCase {
         XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(text.utf8)))
         XCTAssertEqual(VoxJSON.string(JSONValue.number(0.25)), "0.25")
         XCTAssertEqual(VoxJSON.string(JSONValue.number(.nan)), "null")
+        // Escapes at either end and side by side; plain runs copied whole.
+        XCTAssertEqual(JSONValue.quote("\\\"x\u{1f}"), #""\\\"x\u001f""#)
+        XCTAssertEqual(JSONValue.quote("plain é 😀"), "\"plain é 😀\"")
+        XCTAssertEqual(JSONValue.quote(""), "\"\"")
+        XCTAssertEqual(JSONValue.quote("\n\n"), #""\n\n""#)
     }
 
     func testRefusesMalformedJSON() {

@@ -55,7 +55,7 @@ enum GatewayBench {
         // (the same header every target gets from ProviderBench.request).
         env["LITELLM_MASTER_KEY"] = OpenAIFake.defaultAPIKey
         proc.environment = env
-        FileManager.default.createFile(atPath: "\(dir)/litellm.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: "\(dir)/litellm.log", contents: nil)
         let log = FileHandle(forWritingAtPath: "\(dir)/litellm.log")
         proc.standardOutput = log
         proc.standardError = log

@@ -45,6 +45,7 @@ struct RouteRoutes {
         }
         if request.query("stream") != nil { r.stream = try request.boolQuery("stream") }
         let plan = try await daemon.router.plan(r, daemon: daemon, offline: true)
-        return try jsonResponse(await daemon.router.explain(plan, daemon: daemon))
+        let body = await daemon.router.explain(plan, daemon: daemon)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

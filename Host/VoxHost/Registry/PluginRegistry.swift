@@ -36,15 +36,20 @@ public actor PluginRegistry {
     private let metrics: MetricsStore
     private let searchPath: [String]
     private let overridesFile: String
-    private var entries: [String: Entry] = [:] { didSet { publishCounts(); ordered.removeAll(keepingCapacity: true) } }
+    private var entries: [String: Entry] = [:] { didSet { publishCounts(); ordered.removeAll(keepingCapacity: true); routeEpoch.bump() } }
     /// `loaded(for:priority:)`'s answers until the next change of entries.
     private var ordered: [VoxOperation?: [PluginInstance]] = [:]
     /// Plugins per state, readable without awaiting the actor (health checks).
     public nonisolated let stateCounts = LockedValue<[String: Int]>(["loaded": 0, "failed": 0, "disabled": 0])
     private var overrides: [String: Bool]
 
-    public init(daemon: DaemonConfig, logger: Logger, metrics: MetricsStore = MetricsStore(), binaryDir: String) {
+    /// Bumped with every change of entries (the router's compiled routes).
+    private let routeEpoch: RouteEpoch
+
+    public init(daemon: DaemonConfig, logger: Logger, metrics: MetricsStore = MetricsStore(), binaryDir: String,
+                routeEpoch: RouteEpoch = RouteEpoch()) {
         self.daemon = daemon
+        self.routeEpoch = routeEpoch
         self.logger = logger
         self.metrics = metrics
         self.searchPath = [daemon.pluginsDir] + daemon.pluginSearchPath + [binaryDir]

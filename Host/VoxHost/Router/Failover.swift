@@ -153,7 +153,7 @@ extension VoxDaemon {
                 outcomes.append((c.name, "not tried: the request's retry budget of \(s.retryBudgetSeconds) s (router.retry_budget_ms) was spent"))
                 break
             }
-            let h = c.health ?? router.health(c.name)
+            let h = c.health
             if pendingDelay > 0 {
                 try await Task.sleep(nanoseconds: UInt64(pendingDelay * 1e9))
                 pendingDelay = 0

@@ -132,6 +132,14 @@ public final class ProviderHealth: @unchecked Sendable {
 
     public var lastErrorText: String? { lock.withLock { lastError } }
 
+    /// The circuit as a reader sees it and the last error, read together (explain).
+    var explainState: (circuit: Circuit, lastError: String?) {
+        lock.withLock {
+            if circuit == .open, let o = openedAt, Date().timeIntervalSince(o) >= settings.cooldownSeconds { return (.halfOpen, lastError) }
+            return (circuit, lastError)
+        }
+    }
+
     // MARK: concurrency gate
 
     /// A slot to run one operation; released exactly once, when it ends.

@@ -43,23 +43,26 @@ public struct RouteRequest: Sendable {
 /// One provider (and its model) that can serve a request, and why it is
 /// where it is in the list.
 public struct RouteCandidate: Sendable {
-    public let instance: PluginInstance
-    public let model: String?
-    public var reasons: [String]
-    /// Estimated USD of a reference request (see VoxRouter.referenceCost).
-    public var referenceCost: Double?
-    /// Prices per unit that apply to this provider, model and operation.
-    public var rates: [String: PriceBook.Rate] = [:]
+    /// What only a reload or a discovery changes (shared by every plan of
+    /// the request's shape).
+    let target: RouteTarget
     /// Estimated USD of this request (from `RouteRequest.estimate`), or nil.
     public var estimatedCost: Double?
     /// Place in the priority order (from 1), before the policy sorted.
     public var rank = 0
-    /// The provider's health record, looked up once per plan.
-    var health: ProviderHealth?
     /// EWMA of time to first output, seconds.
     public var latency: Double?
-    public var weight: Int
-    public var name: String { instance.name }
+
+    public var instance: PluginInstance { target.instance }
+    public var model: String? { target.model }
+    public var name: String { target.instance.name }
+    /// Prices per unit that apply to this provider, model and operation.
+    public var rates: [String: PriceBook.Rate] { target.rates }
+    /// Estimated USD of a reference request (see VoxRouter.referenceCost).
+    public var referenceCost: Double? { target.referenceCost }
+    public var weight: Int { target.weight }
+    /// The provider's health record.
+    var health: ProviderHealth { target.health }
 }
 
 /// The ordered candidates for one request.
@@ -132,7 +135,84 @@ public final class VoxRouter: @unchecked Sendable {
             r.maxPriceUSD = r.maxPriceUSD ?? scope.maxPriceUSD
             r.latencyClass = r.latencyClass ?? scope.latencyClass
         }
+        let route = try await compiled(r, daemon: daemon, offline: offline)
+        // The per-call checks; every failure is kept, so "closest" can be told.
+        var candidates: [RouteCandidate] = []
+        candidates.reserveCapacity(route.targets.count)
+        var excluded = route.excluded
+        var failures: [(provider: String, failed: [(constraint: String, why: String)])] = []
+        let noun = ProviderResolver.noun(r.operation)
+        for t in route.targets {
+            let estimated = r.estimate.map { PriceBook.cost($0, t.rates) }
+            let latency = t.health.latency(model: t.model)
+            var failed = t.failures
+            if let max = r.maxPriceUSD {
+                if t.rates.isEmpty {
+                    failed.append(("max_price", "\(t.instance.name) declares no price for \(t.model ?? noun), so it cannot be held to a max price of $\(Self.money(max))"))
+                } else if let cost = estimated ?? t.referenceCost, cost > max {
+                    failed.append(("max_price", "\(t.instance.name)\(t.model.map { "/\($0)" } ?? "") would cost about $\(Self.money(cost)), above the max price of $\(Self.money(max))"))
+                }
+            }
+            if let cls = r.latencyClass, let bound = cls.maxFirstOutputSeconds, let seen = latency, seen > bound {
+                failed.append(("latency_class", "\(t.instance.name)'s first output takes \(Int((seen * 1000).rounded())) ms (EWMA), above the \(cls.rawValue) class's \(Int(bound * 1000)) ms"))
+            }
+            if failed.isEmpty {
+                candidates.append(RouteCandidate(target: t, estimatedCost: estimated, rank: candidates.count + 1, latency: latency))
+            } else {
+                failures.append((t.instance.name, failed))
+                excluded.append((t.instance.name, failed.map { $0.why }.joined(separator: "; ")))
+            }
+        }
+        if candidates.isEmpty {
+            let sorted = failures.sorted { $0.failed.count < $1.failed.count }
+            let constraints = Set(failures.flatMap { $0.failed.map { $0.constraint } }).sorted()
+            if route.pinned || failures.count == 1, let only = sorted.first {
+                throw VoxError(.invalidRequest, only.failed.map { $0.why }.joined(separator: "; "), provider: only.provider)
+            }
+            let fewest = sorted.first?.failed.count ?? 0
+            let closest = sorted.filter { $0.failed.count == fewest }
+            throw VoxError(.invalidRequest, "no \(noun) provider can serve this request (failed: \(constraints.joined(separator: ", "))); closest: "
+                           + closest.map { f in "\(f.provider) (\(f.failed.map { $0.why }.joined(separator: "; ")))" }.joined(separator: ", "))
+        }
+        let turn = order(&candidates, policy: route.policy, key: route.alias ?? r.operation.rawValue)
+        var plan = RoutePlan(request: r, policy: route.policy, alias: route.alias, pinned: route.pinned, candidates: candidates, excluded: excluded)
+        plan.turn = turn
+        return plan
+    }
+
+    // MARK: compiled routes
+
+    /// Compiled routes by request shape, each good while the epoch it was
+    /// compiled at is current. Bounded: client-chosen languages and model
+    /// names could otherwise grow it without end.
+    private var compiledRoutes: [RouteShape: CompiledRoute] = [:]
+    static let compiledRouteLimit = 1024
+
+    /// Forgets every compiled route (the benchmark's cold decisions).
+    public func forgetCompiledRoutes() { lock.withLock { compiledRoutes.removeAll() } }
+
+    /// The targets for `r`'s shape: from the table when compiled at the
+    /// current epoch, else resolved now (and kept, unless the answer leaned
+    /// on a live discovery call, which routing must repeat after its TTL).
+    func compiled(_ r: RouteRequest, daemon: VoxDaemon, offline: Bool) async throws -> CompiledRoute {
+        let shape = RouteShape(r, offline: offline)
+        let epoch = daemon.routeEpoch.value
+        if let hit = lock.withLock({ compiledRoutes[shape] }), hit.epoch == epoch { return hit }
         let resolver = ProviderResolver(daemon: daemon, operation: r.operation, offline: offline)
+        let route = try await compile(r, resolver: resolver, daemon: daemon, epoch: epoch)
+        if !resolver.consulted.discovery {
+            lock.withLock {
+                if compiledRoutes.count >= Self.compiledRouteLimit { compiledRoutes.removeAll(keepingCapacity: true) }
+                compiledRoutes[shape] = route
+            }
+        }
+        return route
+    }
+
+    /// Resolves the model (alias, `provider/model`, a provider, a bare
+    /// model, or every provider of the kind) to targets in priority order,
+    /// and checks each against the request's capability constraints.
+    private func compile(_ r: RouteRequest, resolver: ProviderResolver, daemon: VoxDaemon, epoch: UInt64) async throws -> CompiledRoute {
         let noun = resolver.noun
         let base = await daemon.providers(for: r.operation)
         var targets: [(PluginInstance, String?, String)] = []
@@ -183,57 +263,16 @@ public final class VoxRouter: @unchecked Sendable {
                 throw VoxError(.invalidRequest, excluded.map { $0.reason }.joined(separator: "; "), provider: excluded.count == 1 ? excluded[0].provider : nil)
             }
         }
-
-        // Constraints: every failure is kept, so "closest" can be told.
-        var candidates: [RouteCandidate] = []
-        var failures: [(provider: String, failed: [(constraint: String, why: String)])] = []
-        for (i, m, why) in targets {
+        let compiled = targets.map { (i, m, why) -> RouteTarget in
             let (rates, reference) = self.rates(i, model: m, operation: r.operation)
-            let estimated = r.estimate.map { PriceBook.cost($0, rates) }
-            let h = health(i.name)
-            var failed = constraintFailures(r, i, model: m)
-            if let max = r.maxPriceUSD {
-                if rates.isEmpty {
-                    failed.append(("max_price", "\(i.name) declares no price for \(m ?? noun), so it cannot be held to a max price of $\(Self.money(max))"))
-                } else if let cost = estimated ?? reference, cost > max {
-                    failed.append(("max_price", "\(i.name)\(m.map { "/\($0)" } ?? "") would cost about $\(Self.money(cost)), above the max price of $\(Self.money(max))"))
-                }
+            var why = why
+            if let rate = r.sampleRate, let native = Self.nativeRate(i.capabilities[r.operation]?.sampleRates, rate), native != rate {
+                why += "; voxd resamples its \(native) Hz output to \(rate) Hz"
             }
-            if let cls = r.latencyClass, let bound = cls.maxFirstOutputSeconds, let seen = h.latency(model: m), seen > bound {
-                failed.append(("latency_class", "\(i.name)'s first output takes \(Int((seen * 1000).rounded())) ms (EWMA), above the \(cls.rawValue) class's \(Int(bound * 1000)) ms"))
-            }
-            if failed.isEmpty {
-                var why = why
-                if let rate = r.sampleRate, let native = Self.nativeRate(i.capabilities[r.operation]?.sampleRates, rate), native != rate {
-                    why += "; voxd resamples its \(native) Hz output to \(rate) Hz"
-                }
-                var c = RouteCandidate(instance: i, model: m, reasons: [why], referenceCost: reference,
-                                       latency: h.latency(model: m), weight: settings.limits(i.name).weight)
-                c.rates = rates
-                c.estimatedCost = estimated
-                c.health = h
-                c.rank = candidates.count + 1
-                candidates.append(c)
-            } else {
-                failures.append((i.name, failed))
-                excluded.append((i.name, failed.map { $0.why }.joined(separator: "; ")))
-            }
+            return RouteTarget(instance: i, model: m, why: why, rates: rates, referenceCost: reference, health: health(i.name),
+                               weight: settings.limits(i.name).weight, failures: constraintFailures(r, i, model: m))
         }
-        if candidates.isEmpty {
-            let sorted = failures.sorted { $0.failed.count < $1.failed.count }
-            let constraints = Set(failures.flatMap { $0.failed.map { $0.constraint } }).sorted()
-            if pinned || failures.count == 1, let only = sorted.first {
-                throw VoxError(.invalidRequest, only.failed.map { $0.why }.joined(separator: "; "), provider: only.provider)
-            }
-            let fewest = sorted.first?.failed.count ?? 0
-            let closest = sorted.filter { $0.failed.count == fewest }
-            throw VoxError(.invalidRequest, "no \(noun) provider can serve this request (failed: \(constraints.joined(separator: ", "))); closest: "
-                           + closest.map { f in "\(f.provider) (\(f.failed.map { $0.why }.joined(separator: "; ")))" }.joined(separator: ", "))
-        }
-        let turn = order(&candidates, policy: policy, key: alias ?? r.operation.rawValue)
-        var plan = RoutePlan(request: r, policy: policy, alias: alias, pinned: pinned, candidates: candidates, excluded: excluded)
-        plan.turn = turn
-        return plan
+        return CompiledRoute(epoch: epoch, alias: alias, policy: policy, pinned: pinned, targets: compiled, excluded: excluded)
     }
 
     private static func namesProvider(_ model: String, daemon: VoxDaemon) async -> Bool {
@@ -315,26 +354,12 @@ public final class VoxRouter: @unchecked Sendable {
         var turnTaken: (turn: Int, total: Int)?
         switch policy {
         case .priority: break
-        case .price:
-            let indexed = c.enumerated().map { ($0, $1) }
-            c = indexed.sorted { a, b in
-                switch (a.1.referenceCost, b.1.referenceCost) {
-                case let (x?, y?): return x != y ? x < y : a.0 < b.0
-                case (_?, nil): return true
-                case (nil, _?): return false
-                default: return a.0 < b.0
-                }
-            }.map { $0.1 }
-        case .latency:
-            let indexed = c.enumerated().map { ($0, $1) }
-            c = indexed.sorted { a, b in
-                switch (a.1.latency, b.1.latency) {
-                case let (x?, y?): return x != y ? x < y : a.0 < b.0
-                case (nil, _?): return true
-                case (_?, nil): return false
-                default: return a.0 < b.0
-                }
-            }.map { $0.1 }
+        case .price: // unpriced last; ties keep the priority order
+            let cost = c.map { $0.referenceCost ?? .infinity }
+            c = c.indices.sorted { cost[$0] != cost[$1] ? cost[$0] < cost[$1] : $0 < $1 }.map { c[$0] }
+        case .latency: // unmeasured first, so they get measured; ties keep the priority order
+            let seen = c.map { $0.latency ?? -1 }
+            c = c.indices.sorted { seen[$0] != seen[$1] ? seen[$0] < seen[$1] : $0 < $1 }.map { c[$0] }
         case .roundRobin:
             let total = c.reduce(0) { $0 + max(0, $1.weight) }
             guard total > 0 else { break }
@@ -354,25 +379,27 @@ public final class VoxRouter: @unchecked Sendable {
         }
         // Providers out of rotation (open circuit, retry-after) go last; the
         // failover loop asks again when their turn comes.
-        let states = c.map { ($0.health ?? health($0.name)).circuitState }
-        if states.contains(where: { $0 != .closed }) {
-            let indexed = c.enumerated().map { ($0, $1) }
-            c = indexed.sorted { (states[$0.0] == .open ? 1 : 0, $0.0) < (states[$1.0] == .open ? 1 : 0, $1.0) }.map { $0.1 }
+        if c.contains(where: { $0.health.circuitState == .open }) {
+            let open = c.map { $0.health.circuitState == .open }
+            c = c.indices.sorted { (open[$0] ? 1 : 0, $0) < (open[$1] ? 1 : 0, $1) }.map { c[$0] }
         }
         return turnTaken
     }
 
-    /// What the policy made of a candidate, in words (explain).
-    func policyReasons(_ c: RouteCandidate, _ plan: RoutePlan) -> [String] {
-        var out = ["priority rank \(c.rank)" + (plan.alias != nil && plan.policy == .priority ? " (alias order)" : "")]
+    /// What the policy made of a candidate, in words (explain): JSON
+    /// strings after the candidate's own reason.
+    private func writePolicyReasons(_ c: RouteCandidate, _ plan: RoutePlan, into w: inout ExplainWriter) {
+        w.raw(",\"priority rank ")
+        w.int(c.rank)
+        if plan.alias != nil && plan.policy == .priority { w.raw(" (alias order)") }
+        w.raw("\"")
         switch plan.policy {
-        case .priority: break
-        case .price: out.append(c.referenceCost.map { "reference request costs $\(Self.money($0))" } ?? "no declared price: after the priced ones")
-        case .latency: out.append(c.latency.map { "first-output EWMA \(Int(($0 * 1000).rounded())) ms" } ?? "no latency samples yet: measured first")
+        case .priority: return
+        case .price: w.raw(","); w.append(c.target.priceReason)
+        case .latency: w.raw(","); w.string(c.latency.map { "first-output EWMA \(Int(($0 * 1000).rounded())) ms" } ?? "no latency samples yet: measured first")
         case .roundRobin:
-            if let t = plan.turn { out.append("weight \(c.weight) of \(t.total); turn \(t.turn % t.total + 1)") }
+            if let t = plan.turn { w.raw(","); w.string("weight \(c.weight) of \(t.total); turn \(t.turn % t.total + 1)") }
         }
-        return out
     }
 
     /// USD with six decimals ("0.000667"), without String(format:), which
@@ -385,48 +412,56 @@ public final class VoxRouter: @unchecked Sendable {
 
     // MARK: explain
 
-    /// The explain route's body: the plan, each candidate's reasons, its
-    /// health, and what would stop it now, calling no provider.
-    public func explain(_ plan: RoutePlan, daemon: VoxDaemon) async -> JSONValue {
-        var list: [JSONValue] = []
+    /// The explain route's body (JSON): the plan, each candidate's reasons,
+    /// its health, and what would stop it now, calling no provider.
+    public func explain(_ plan: RoutePlan, daemon: VoxDaemon) async -> [UInt8] {
+        let r = plan.request
+        var w = ExplainWriter(capacity: 512 + 400 * plan.candidates.count)
+        w.raw("{\"request\":{")
+        w.field("kind", r.operation.rawValue, first: true)
+        if let m = r.model { w.field("model", m) }
+        if let l = r.language { w.field("language", l) }
+        if let v = r.voice { w.field("voice", v) }
+        if let f = r.formatName ?? r.format?.rawValue { w.field("format", f) }
+        if let s = r.sampleRate { w.key("sample_rate"); w.int(s) }
+        if let s = r.stream { w.key("stream"); w.bool(s) }
+        if let m = r.maxPriceUSD { w.key("max_price_usd"); w.number(m) }
+        if let c = r.latencyClass { w.field("latency_class", c.rawValue) }
+        w.raw("}")
+        w.field("policy", plan.policy.rawValue)
+        w.field("alias", plan.alias)
+        w.key("pinned"); w.bool(plan.pinned)
+        w.key("max_attempts"); w.int(plan.pinned ? 1 : settings.maxAttempts)
+        w.key("candidates"); w.raw("[")
         for (n, c) in plan.candidates.enumerated() {
-            let h = c.health ?? health(c.name)
-            var o: [String: JSONValue] = [
-                "rank": .number(Double(n + 1)),
-                "provider": .string(c.name),
-                "model": c.model.map(JSONValue.string) ?? .null,
-                "reasons": .array((c.reasons + policyReasons(c, plan)).map(JSONValue.string)),
-                "circuit": .string(h.circuitState.rawValue),
-                "reference_cost_usd": c.referenceCost.map(JSONValue.number) ?? .null,
-                "prices": .object(c.rates.mapValues { .number($0.usdPerUnit) }),
-                "latency_ewma_ms": c.latency.map { .number(($0 * 100_000).rounded() / 100) } ?? .null,
-                "would_try": .bool(n < settings.maxAttempts && (!plan.pinned || n == 0)),
-            ]
-            if let v = plan.request.voice, plan.request.operation == .ttsSynthesize {
+            if n > 0 { w.raw(",") }
+            let (circuit, lastError) = c.health.explainState
+            w.raw("{\"rank\":")
+            w.int(n + 1)
+            w.append(c.target.explainFields)
+            writePolicyReasons(c, plan, into: &w)
+            w.raw("]")
+            w.field("circuit", circuit.rawValue)
+            w.key("latency_ewma_ms")
+            if let l = c.latency { w.number((l * 100_000).rounded() / 100) } else { w.raw("null") }
+            w.key("would_try"); w.bool(n < settings.maxAttempts && (!plan.pinned || n == 0))
+            if let v = r.voice, r.operation == .ttsSynthesize {
                 let mapped = await VoiceMapper(daemon: daemon, offline: true).voice(for: v, on: c.instance, primary: n == 0)
-                o["voice"] = mapped.voice.map(JSONValue.string) ?? .null
-                o["voice_reason"] = .string(mapped.reason)
+                w.field("voice", mapped.voice)
+                w.field("voice_reason", mapped.reason)
             }
-            if let e = h.lastErrorText { o["last_error"] = .string(e) }
-            list.append(.object(o))
+            if let e = lastError { w.field("last_error", e) }
+            w.raw("}")
         }
-        var req: [String: JSONValue] = ["kind": .string(plan.request.operation.rawValue)]
-        if let m = plan.request.model { req["model"] = .string(m) }
-        if let l = plan.request.language { req["language"] = .string(l) }
-        if let v = plan.request.voice { req["voice"] = .string(v) }
-        if let f = plan.request.formatName ?? plan.request.format?.rawValue { req["format"] = .string(f) }
-        if let s = plan.request.sampleRate { req["sample_rate"] = .number(Double(s)) }
-        if let s = plan.request.stream { req["stream"] = .bool(s) }
-        if let m = plan.request.maxPriceUSD { req["max_price_usd"] = .number(m) }
-        if let c = plan.request.latencyClass { req["latency_class"] = .string(c.rawValue) }
-        return .object([
-            "request": .object(req),
-            "policy": .string(plan.policy.rawValue),
-            "alias": plan.alias.map(JSONValue.string) ?? .null,
-            "pinned": .bool(plan.pinned),
-            "max_attempts": .number(Double(plan.pinned ? 1 : settings.maxAttempts)),
-            "candidates": .array(list),
-            "excluded": .array(plan.excluded.map { .object(["provider": .string($0.provider), "reason": .string($0.reason)]) }),
-        ])
+        w.raw("]")
+        w.key("excluded"); w.raw("[")
+        for (n, e) in plan.excluded.enumerated() {
+            w.raw(n > 0 ? ",{" : "{")
+            w.field("provider", e.provider, first: true)
+            w.field("reason", e.reason)
+            w.raw("}")
+        }
+        w.raw("]}")
+        return w.bytes
     }
 }

@@ -9,11 +9,14 @@ public actor Catalog {
 
     private struct Cached<T: Sendable>: Sendable { var value: T; var fetched: Date }
     private var voices: [UInt64: Cached<[Voice]>] = [:]
-    private var models: [UInt64: Cached<[ModelInfo]>] = [:]
+    /// Routing reads the discovered models: a new list bumps the epoch.
+    private var models: [UInt64: Cached<[ModelInfo]>] = [:] { didSet { routeEpoch.bump() } }
+    private let routeEpoch: RouteEpoch
     private let ttl: Double
     private let bufferBytes: Int
 
-    public init(ttl: Double, bufferBytes: Int) {
+    public init(ttl: Double, bufferBytes: Int, routeEpoch: RouteEpoch = RouteEpoch()) {
+        self.routeEpoch = routeEpoch
         self.ttl = ttl
         self.bufferBytes = bufferBytes
     }

@@ -10,6 +10,12 @@ struct ProviderResolver {
     let daemon: VoxDaemon
     let operation: VoxOperation
     var offline = false
+    /// Set when an online answer depended on a provider's discovered
+    /// models: such a plan is not kept for reuse (VoxRouter's compiled
+    /// routes), since routing asks discovery again once its TTL has passed.
+    let consulted = Consulted()
+
+    final class Consulted: @unchecked Sendable { var discovery = false }
 
     /// What the operation is called in messages.
     var noun: String { Self.noun(operation) }
@@ -40,6 +46,7 @@ struct ProviderResolver {
     /// models faster than plugins declare them.
     func discovered(_ i: PluginInstance, has id: String) async -> Bool {
         guard i.capabilities.supports(.modelsList) else { return false }
+        if !offline { consulted.discovery = true }
         let list = offline ? await daemon.catalog.cachedModels(of: i) : await daemon.catalog.models(of: i, refresh: false)
         return list.contains { $0.id == id && ($0.operations?.contains(operation) ?? true) }
     }

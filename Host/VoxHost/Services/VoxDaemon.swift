@@ -23,6 +23,9 @@ public final class VoxDaemon: Sendable {
     let admin: AdminPolicy
     /// API keys, checked in memory; their rate and stream limits.
     public let keys = KeyRing()
+    /// Bumped by the registry and the catalog when what routing depends on
+    /// changes: the router's compiled routes are good until then.
+    public let routeEpoch = RouteEpoch()
     /// The usage and cost ledger (batched into the store).
     public let ledger: UsageLedger
     /// Prices per billing unit: the plugins' facts under `[providers.NAME.prices]`.
@@ -39,8 +42,8 @@ public final class VoxDaemon: Sendable {
         metrics = MetricsStore()
         router = VoxRouter(settings: config.router)
         HostHTTPService.connectionsPerHost = config.upstreamConnectionsPerHost
-        registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir)
-        catalog = Catalog(ttl: config.discoveryTTLSeconds, bufferBytes: config.streamBufferBytes)
+        registry = PluginRegistry(daemon: config, logger: logger, metrics: metrics, binaryDir: binaryDir, routeEpoch: routeEpoch)
+        catalog = Catalog(ttl: config.discoveryTTLSeconds, bufferBytes: config.streamBufferBytes, routeEpoch: routeEpoch)
         admin = AdminPolicy(adminGroup: config.adminGroup)
         ledger = UsageLedger(store: store, settings: config.ledger, logger: logger)
     }
