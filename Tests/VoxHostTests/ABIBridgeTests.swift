@@ -105,6 +105,50 @@ final class ABIBridgeTests: XCTestCase {
         XCTAssertEqual(i.misbehaviourReport.count, 0)
     }
 
+    /// `rest()` (the non-streamed chat's consumer) gathers every output in
+    /// one wake-up, yet with a 4 KiB buffer it must hand batches back as the
+    /// buffer fills — a plugin paused before or during it still finishes.
+    func testRestGathersEverythingEvenWithATinyBuffer() async throws {
+        for readFirst in [false, true] {
+            let op = try await instance("examplec").start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: "PARIS PARIS")),
+                                                          bufferBytes: 4096, timeout: 30)
+            var samples: [Int16] = []
+            func take(_ out: OperationOutput) {
+                if case .audio(_, let bytes) = out { bytes.withUnsafeBytes { samples += $0.bindMemory(to: Int16.self) } }
+            }
+            if readFirst { // the plugin pauses on the full buffer before rest() is asked
+                try await Task.sleep(nanoseconds: 100_000_000)
+                if let first = try await op.next() { take(first) }
+            }
+            var batches = 0
+            while let batch = try await op.rest() { batches += 1; batch.forEach(take) }
+            XCTAssertEqual(MorseDecoder.decode(samples: samples, sampleRate: 8000), "PARIS PARIS")
+            XCTAssertGreaterThan(batches, 1, "the buffer filled more than once")
+            XCTAssertNotNil(op.result)
+            let after = try await op.rest()
+            XCTAssertNil(after, "nothing after the end")
+        }
+        let slow = try await instance("slow_plugin").start(VOX_OP_TTS_SYNTHESIZE, request: #"{"input":"x","options":{"seconds":30}}"#,
+                                                             bufferBytes: 1 << 22, timeout: 0.3)
+        do {
+            while try await slow.rest() != nil {}
+            XCTFail("expected a timeout")
+        } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .timeout)
+        }
+        let cancelled = try await instance("slow_plugin").start(VOX_OP_TTS_SYNTHESIZE, request: #"{"input":"x","options":{"seconds":30}}"#,
+                                                                  bufferBytes: 1 << 22, timeout: 30)
+        let waiting = Task { try await cancelled.rest() }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        waiting.cancel()
+        do {
+            _ = try await waiting.value
+            XCTFail("expected cancelled")
+        } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .cancelled)
+        }
+    }
+
     func testOperationTimeoutBecomesTimeoutError() async throws {
         let i = await instance("slow_plugin")
         let op = try i.start(VOX_OP_TTS_SYNTHESIZE, request: #"{"input":"x","options":{"seconds":30}}"#, bufferBytes: 1 << 22, timeout: 0.3)

@@ -141,10 +141,10 @@ enum GatewayBench {
         await fake.stop()
     }
 
-    /// `VoxBench gateway-profile`: only voxd's non-streaming chat at
-    /// concurrency 8 for 20 s, next to direct — a steady load to attach
-    /// `perf record -p` to (no LiteLLM in the picture).
-    static func profile() async throws {
+    /// `VoxBench gateway-profile [concurrency]`: only voxd's non-streaming
+    /// chat (default concurrency 8) for 20 s, after 5 s of direct — a steady
+    /// load to attach `perf record -p` or `perf stat -p` to (no LiteLLM).
+    static func profile(concurrency: Int) async throws {
         let fake = try await OpenAIFake.start()
         let voxd = try await ProviderBench.startDaemon(fake: fake)
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
@@ -152,12 +152,13 @@ enum GatewayBench {
         let direct = Target(name: "direct", chatURL: "\(fake.baseURL)/chat/completions", speechURL: "", model: "gpt-4o-mini", ttsModel: "")
         let viaVoxd = Target(name: "voxd", chatURL: voxd.url("/v1/chat/completions"), speechURL: "", model: "openai/gpt-4o-mini", ttsModel: "")
         for t in [direct, viaVoxd] { for _ in 0..<20 { _ = try await chatOnce(client, t) } }
-        let d = try await load(client, direct, concurrency: 8, requests: 40_000, seconds: 5)
+        Bench.line("pid \(getpid()): direct c=\(concurrency) for 5 s now")
+        let d = try await load(client, direct, concurrency: concurrency, requests: 400_000, seconds: 5)
         let dRate = Double(d.latencies.count) / d.wall
-        Bench.line(String(format: "direct c=8: %.0f req/s, p50 %.2f ms; voxd for 20 s now (pid %d)", dRate, Bench.percentile(d.latencies, 0.5) * 1e3, getpid()))
-        let v = try await load(client, viaVoxd, concurrency: 8, requests: 200_000, seconds: 20)
+        Bench.line(String(format: "direct c=%d: %.0f req/s, p50 %.2f ms; voxd for 20 s now", concurrency, dRate, Bench.percentile(d.latencies.sorted(), 0.5) * 1e3))
+        let v = try await load(client, viaVoxd, concurrency: concurrency, requests: 2_000_000, seconds: 20)
         let vRate = Double(v.latencies.count) / v.wall
-        Bench.line(String(format: "voxd c=8: %.0f req/s (%.2f of direct), p50 %.2f ms", vRate, vRate / dRate, Bench.percentile(v.latencies, 0.5) * 1e3))
+        Bench.line(String(format: "voxd c=%d: %.0f req/s (%.2f of direct), p50 %.2f ms", concurrency, vRate, vRate / dRate, Bench.percentile(v.latencies.sorted(), 0.5) * 1e3))
         try await client.shutdown()
         await voxd.stop()
         await fake.stop()

@@ -25,6 +25,8 @@ public final class HostOperation: @unchecked Sendable {
     private var head = 0
     private var bufferedBytes = 0
     private var waiter: CheckedContinuation<OperationOutput?, Error>?
+    /// A `rest()` consumer: woken once, at the end or when the buffer fills.
+    private var restWaiter: CheckedContinuation<[OperationOutput]?, Error>?
     private var outcome: Result<OperationResult, VoxPluginError>?
     private var pluginPaused = false
     private var cancelRequested = false
@@ -62,7 +64,10 @@ public final class HostOperation: @unchecked Sendable {
     func pushEvent(_ json: String) -> Int32 { push(.event(json), size: json.utf8.count) }
 
     private func push(_ item: OperationOutput, size: Int) -> Int32 {
-        enum Action { case deliver(CheckedContinuation<OperationOutput?, Error>), flow(vox_type_flow), misbehaved, overrun }
+        enum Action {
+            case deliver(CheckedContinuation<OperationOutput?, Error>), deliverRest(CheckedContinuation<[OperationOutput]?, Error>, [OperationOutput])
+            case flow(vox_type_flow), misbehaved, overrun
+        }
         let action: Action = lock.withLock {
             if outcome != nil { return .misbehaved }
             if cancelRequested { return .flow(VOX_FLOW_STOP) }
@@ -70,12 +75,14 @@ public final class HostOperation: @unchecked Sendable {
             if let w = waiter { waiter = nil; return .deliver(w) }
             items.append(item)
             bufferedBytes += size
+            if let w = restWaiter, bufferedBytes > highWater { restWaiter = nil; return .deliverRest(w, takeAllLocked()) }
             if bufferedBytes > highWater * 8 { return .overrun }
             if bufferedBytes > highWater { pluginPaused = true; return .flow(VOX_FLOW_PAUSE) }
             return .flow(VOX_FLOW_CONTINUE)
         }
         switch action {
         case .deliver(let w): w.resume(returning: item); return Int32(VOX_FLOW_CONTINUE.rawValue)
+        case .deliverRest(let w, let all): w.resume(returning: all); return Int32(VOX_FLOW_CONTINUE.rawValue)
         case .flow(let f): return Int32(f.rawValue)
         case .misbehaved:
             instance.reportMisbehaviour("sent data after its final callback")
@@ -88,7 +95,7 @@ public final class HostOperation: @unchecked Sendable {
     }
 
     func finish(_ result: Result<OperationResult, VoxPluginError>) {
-        enum Action { case twice, wake(CheckedContinuation<OperationOutput?, Error>?, release: Bool) }
+        enum Action { case twice, wake(CheckedContinuation<OperationOutput?, Error>?, CheckedContinuation<[OperationOutput]?, Error>?, release: Bool) }
         let action: Action = lock.withLock {
             if outcome != nil { return .twice }
             var r = result
@@ -99,12 +106,14 @@ public final class HostOperation: @unchecked Sendable {
             timeoutItem?.cancel()
             let w = head == items.count ? waiter : nil
             if w != nil { waiter = nil }
-            return .wake(w, release: started && !releaseDone ? { releaseDone = true; return true }() : false)
+            let rest = restWaiter
+            restWaiter = nil
+            return .wake(w, rest, release: started && !releaseDone ? { releaseDone = true; return true }() : false)
         }
         switch action {
         case .twice:
             instance.reportMisbehaviour("made a second final callback for one operation")
-        case .wake(let w, let release):
+        case .wake(let w, let rest, let release):
             recordMetrics()
             let (handlers, outcome) = lock.withLock { () -> ([@Sendable (Result<OperationResult, VoxPluginError>) -> Void], Result<OperationResult, VoxPluginError>?) in
                 defer { endHandlers = [] }
@@ -112,6 +121,7 @@ public final class HostOperation: @unchecked Sendable {
             }
             if let outcome { for h in handlers { h(outcome) } }
             if let w { resumeAtEnd(w) }
+            if let rest { resumeRest(rest) }
             // op_release must not run inside the plugin's own final call.
             if release { DispatchQueue.global().async { self.releasePluginOp() } }
         }
@@ -229,6 +239,60 @@ public final class HostOperation: @unchecked Sendable {
         return batch
     }
 
+    /// Every output left, gathered until the operation ends — one wake-up
+    /// instead of one per output, for a consumer that sends nothing before
+    /// the end (a chat answer that is not streamed). Comes back early with
+    /// what is buffered when the buffer fills, so the plugin is never
+    /// paused waiting for it. nil after a successful end with nothing left;
+    /// throws the operation's error once its outputs were taken.
+    public func rest() async throws -> [OperationOutput]? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<[OperationOutput]?, Error>) in
+                enum Step { case items([OperationOutput], resume: OpaquePointer?), end, wait }
+                let step: Step = lock.withLock {
+                    if head < items.count, outcome != nil || pluginPaused || bufferedBytes > highWater {
+                        let resume = pluginPaused && outcome == nil ? pluginOp : nil
+                        if resume != nil { pluginPaused = false }
+                        return .items(takeAllLocked(), resume: resume)
+                    }
+                    if outcome != nil { return .end }
+                    restWaiter = c
+                    return .wait
+                }
+                switch step {
+                case .items(let all, let r): if let r { instance.resume(r) }; c.resume(returning: all)
+                case .end: resumeRest(c)
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    /// Takes every buffered output (the lock held).
+    private func takeAllLocked() -> [OperationOutput] {
+        let all = Array(items[head...])
+        items.removeAll(keepingCapacity: true)
+        head = 0
+        bufferedBytes = 0
+        return all
+    }
+
+    private func resumeRest(_ c: CheckedContinuation<[OperationOutput]?, Error>) {
+        enum Step { case items([OperationOutput]), failed(VoxPluginError), end }
+        let step: Step = lock.withLock {
+            if head < items.count { return .items(takeAllLocked()) }
+            if case .failure(let e) = outcome { return .failed(e) }
+            return .end
+        }
+        switch step {
+        case .items(let all): c.resume(returning: all)
+        case .failed(let e): c.resume(throwing: e)
+        case .end: c.resume(returning: nil)
+        }
+    }
+
     private func takeBuffered() throws -> OperationOutput? {
         let (item, resume): (OperationOutput?, OpaquePointer?) = lock.withLock {
             guard head < items.count else { return (nil, nil) }
@@ -289,14 +353,16 @@ public final class HostOperation: @unchecked Sendable {
 
     /// Stops the operation (the client went away). Safe at any time.
     public func cancel() {
-        let (op, w): (OpaquePointer?, CheckedContinuation<OperationOutput?, Error>?) = lock.withLock {
-            if outcome != nil || cancelRequested { return (nil, nil) }
+        let (op, w, rest): (OpaquePointer?, CheckedContinuation<OperationOutput?, Error>?, CheckedContinuation<[OperationOutput]?, Error>?) = lock.withLock {
+            if outcome != nil || cancelRequested { return (nil, nil, nil) }
             cancelRequested = true
-            let w = waiter
+            let w = waiter, rest = restWaiter
             waiter = nil
-            return (started ? pluginOp : nil, w)
+            restWaiter = nil
+            return (started ? pluginOp : nil, w, rest)
         }
         w?.resume(throwing: VoxPluginError.cancelled)
+        rest?.resume(throwing: VoxPluginError.cancelled)
         if let op { instance.cancel(op) }
     }
 }

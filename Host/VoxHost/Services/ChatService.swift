@@ -112,8 +112,9 @@ extension VoxDaemon {
         if !stream {
             var events = [first]
             do {
-                while let out = try await op.next() {
-                    if case .event(let json) = out, let e = ChatEvent(json: json) { events.append(e) }
+                // Nothing goes out before the end: one wake-up for the rest, not one per event.
+                while let batch = try await op.rest() {
+                    for case .event(let json) in batch { if let e = ChatEvent(json: json) { events.append(e) } }
                 }
             } catch let e as VoxPluginError {
                 throw VoxError(e.code, "\(e.message) (midway through the answer)", provider: instance.name, retriable: e.retriable)
