@@ -60,7 +60,7 @@ enum GatewayBench {
         proc.standardOutput = log
         proc.standardError = log
         try proc.run()
-        defer { proc.terminate(); proc.waitUntilExit() }
+        defer { stop(proc) }
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
@@ -162,6 +162,26 @@ enum GatewayBench {
         try await client.shutdown()
         await voxd.stop()
         await fake.stop()
+    }
+
+    /// Ends LiteLLM: SIGTERM to it and its process group, up to 5 s to
+    /// exit, then SIGKILL. Process.terminate() alone left uvicorn running
+    /// after the run (three were found orphaned, loading the next runs).
+    static func stop(_ proc: Process) {
+        let pid = proc.processIdentifier
+        guard pid > 0 else { return }
+        func alive() -> Bool {
+            guard kill(pid, 0) == 0 else { return false }
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? false)
+        }
+        kill(-pid, SIGTERM)
+        kill(pid, SIGTERM)
+        for _ in 0..<50 where alive() { usleep(100_000) }
+        if alive() {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
     }
 
     static func rotate(_ ts: [Target], _ k: Int) -> [Target] {
