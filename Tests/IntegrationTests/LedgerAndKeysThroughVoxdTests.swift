@@ -285,6 +285,60 @@ final class LedgerAndKeysThroughVoxdTests: XCTestCase {
         XCTAssertEqual(try d.curl("/v1/chat/completions", method: "POST", body: body, extra: k.bearer).status, 200)
     }
 
+    /// A store that refuses writes (another process holds SQLite's write
+    /// lock past voxd's 5 s busy timeout) neither slows calls nor loses
+    /// their rows: the batch stays pending, counted in /metrics, and lands
+    /// once the store takes writes again.
+    func testLedgerKeepsRowsWhileTheStoreRefusesWrites() throws {
+        try start("[ledger]\nflush_ms = 100")
+        func metric(_ name: String) throws -> Double {
+            let line = try d.curl("/metrics").text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        // The lock holder: BEGIN IMMEDIATE takes SQLite's write lock (WAL: readers go on), held until stdin closes.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            sys.stdin.read()
+            db.execute("ROLLBACK")
+            """, "\(d.stateDir)/voxd.sqlite"]
+        let stdin = Pipe(), stdout = Pipe()
+        holder.standardInput = stdin
+        holder.standardOutput = stdout
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        XCTAssertEqual(String(decoding: stdout.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), "locked")
+
+        var ids: [String] = []
+        for i in 0..<3 {
+            let t0 = Date()
+            let r = try d.post("/v1/audio/speech", #"{"model":"localtts","input":"Locked \#(i)"}"#)
+            XCTAssertEqual(r.status, 200, r.text)
+            XCTAssertLessThan(Date().timeIntervalSince(t0), 3, "a call never waits for the store")
+            ids.append(r.headers["x-request-id"] ?? "")
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while try metric("voxd_ledger_write_errors_total") < 1, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        XCTAssertGreaterThanOrEqual(try metric("voxd_ledger_write_errors_total"), 1, "the refused batch is counted")
+        XCTAssertEqual(try metric("voxd_ledger_pending_rows"), 3, "and its rows are kept")
+        XCTAssertEqual(try metric("voxd_ledger_rows_dropped_total"), 0)
+
+        stdin.fileHandleForWriting.closeFile() // the holder rolls back and exits
+        holder.waitUntilExit()
+        var landed = Set<String>()
+        while landed.count < 3, Date() < deadline.addingTimeInterval(10) {
+            let calls = try d.curl("/v1/usage/calls?limit=100").json["calls"] as? [[String: Any]] ?? []
+            landed = Set(calls.compactMap { $0["request_id"] as? String })
+            if landed.count < 3 { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        XCTAssertEqual(landed, Set(ids), "every row written once the store takes writes again")
+        XCTAssertEqual(try metric("voxd_ledger_pending_rows"), 0)
+    }
+
     /// Rows reach the store within the batch window: after a kill -9, every
     /// call that ended more than one window earlier is in the ledger.
     func testLedgerSurvivesKill9() throws {

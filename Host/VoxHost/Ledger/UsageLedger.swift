@@ -74,6 +74,10 @@ public final class UsageLedger: @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var pending: [UsageEntry] = []
+    /// The batch being written (rows and the oldest one's time): still not
+    /// on disk, so counted as pending and in the lag (a write can wait out
+    /// the store's busy timeout).
+    private var writing: (rows: Int, oldest: Date?) = (0, nil)
     /// scope ("*" or a key id) → period ("d:2026-11-21", "m:2026-11") → USD spent.
     private var spent: [String: [String: Double]] = [:]
     /// scope → USD reserved by calls in flight.
@@ -150,8 +154,14 @@ public final class UsageLedger: @unchecked Sendable {
     /// Writes every pending entry in one transaction. On failure they stay
     /// pending (and are retried at the next window).
     public func flush() async {
-        let batch: [UsageEntry] = lock.withLock { let b = pending; pending = []; return b }
+        let batch: [UsageEntry] = lock.withLock {
+            let b = pending
+            pending = []
+            writing = (b.count, b.first?.at)
+            return b
+        }
         guard !batch.isEmpty else { return }
+        defer { lock.withLock { writing = (0, nil) } }
         do {
             try await store.write { db in
                 let sql = """
@@ -258,7 +268,8 @@ public final class UsageLedger: @unchecked Sendable {
 
     public var state: State {
         lock.withLock {
-            State(pending: pending.count, lagSeconds: pending.first.map { max(0, Date().timeIntervalSince($0.at)) } ?? 0,
+            State(pending: pending.count + writing.rows,
+                  lagSeconds: (writing.oldest ?? pending.first?.at).map { max(0, Date().timeIntervalSince($0)) } ?? 0,
                   written: written, dropped: dropped, writeErrors: writeErrors)
         }
     }
