@@ -148,6 +148,57 @@ final class DeepgramThroughVoxdTests: XCTestCase {
         XCTAssertEqual(live.closeStreams, 1)
     }
 
+    /// A live session holds a minute of audio at the provider's price
+    /// against its key's budget: over it, the socket carries the budget
+    /// error (the 402's message) and closes before any audio goes upstream,
+    /// and the refusal is booked.
+    func testLiveSessionOverItsKeysBudgetIsRefusedInTheSocket() throws {
+        let created = try d.post("/v1/keys", #"{"name":"live","scopes":["stt"],"budget":{"day_usd":0.001}}"#)
+        XCTAssertEqual(created.status, 201, created.text)
+        let secret = created.json["secret"] as? String ?? ""
+        let script = """
+        import asyncio, json, sys, websockets
+        async def main():
+            url = "ws://voxd/v1/audio/transcriptions/stream?model=deepgram/nova-3&sample_rate=16000"
+            async with websockets.unix_connect(sys.argv[1], url, additional_headers={"Authorization": "Bearer " + sys.argv[2]}) as ws:
+                try:
+                    await ws.send(bytes(3200))
+                except websockets.ConnectionClosed:
+                    pass
+                events = []
+                try:
+                    async for m in ws:
+                        events.append(json.loads(m))
+                except websockets.ConnectionClosed:  # 1008 is not a normal close
+                    pass
+                print(json.dumps({"events": events, "code": ws.close_code, "reason": ws.close_reason}))
+        asyncio.run(main())
+        """
+        let out = try runProcess("/usr/bin/env", ["python3", "-c", script, d.socket, secret], timeout: 30)
+        XCTAssertEqual(out.status, 0, out.stderr)
+        let v = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+        let events = v["events"] as? [[String: Any]] ?? []
+        XCTAssertEqual(events.count, 1, "\(events)")
+        let error = events.first?["error"] as? [String: Any] ?? [:]
+        XCTAssertEqual(events.first?["type"] as? String, "error")
+        XCTAssertEqual(error["code"] as? String, "rate_limited")
+        let message = error["message"] as? String ?? ""
+        XCTAssertTrue(message.contains("daily budget of $0.001000 would be exceeded"), message)
+        XCTAssertTrue(message.contains("this request may cost up to $0.007700"), "a minute at Deepgram's streaming price: \(message)")
+        XCTAssertEqual(v["code"] as? Int, 1008, "a spent budget is a refusal (policy violation), not a server error")
+        XCTAssertEqual(v["reason"] as? String, "rate_limited")
+        XCTAssertEqual(live.sessions, 0, "nothing went upstream")
+        // Booked as refused, to the key.
+        var calls: [[String: Any]] = []
+        for _ in 0..<40 where calls.isEmpty {
+            calls = try d.curl("/v1/usage/calls?limit=10").json["calls"] as? [[String: Any]] ?? []
+            if calls.isEmpty { usleep(100_000) }
+        }
+        XCTAssertEqual(calls.first?["outcome"] as? String, "budget_exceeded", "\(calls)")
+        XCTAssertEqual(calls.first?["kind"] as? String, "stt_stream")
+        XCTAssertEqual(calls.first?["cost_usd"] as? Double, 0)
+    }
+
     /// A client that goes away mid-stream: voxd drops the upstream socket.
     func testLiveClientDisconnectCancelsUpstream() throws {
         let script = """

@@ -197,7 +197,10 @@ struct StreamingTranscriptionRoutes {
             e = VoxError(.internal, "\(error)", provider: provider)
         }
         try await outbound.write(.text(VoxJSON.string(JSONValue.object(["type": .string("error"), "error": e.json["error"] ?? e.json]))))
-        let code: WebSocketErrorCode = e.code == .invalidRequest || e.code == .notFound || e.code == .unsupported ? .policyViolation : .unexpectedServerError
+        // The client's request or standing (a bad parameter, no access, a spent budget): policy violation;
+        // the provider or voxd failing: unexpected server error.
+        let refused: Set<VoxErrorCode> = [.invalidRequest, .notFound, .unsupported, .unauthenticated, .forbidden, .rateLimited]
+        let code: WebSocketErrorCode = refused.contains(e.code) ? .policyViolation : .unexpectedServerError
         try await outbound.close(code, reason: String(e.code.name))
     }
 }
