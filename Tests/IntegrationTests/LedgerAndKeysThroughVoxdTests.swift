@@ -181,6 +181,28 @@ final class LedgerAndKeysThroughVoxdTests: XCTestCase {
         XCTAssertEqual(try d.curl("/v1/audio/speech", method: "POST", body: Data(#"{"model":"localtts","input":"Hi"}"#.utf8), extra: k.bearer).status, 200)
     }
 
+    /// `[ledger] budget_day_usd` holds every call, an admin's (no key)
+    /// included, and what was spent is reloaded after a restart.
+    func testGlobalBudgetHoldsEveryCallerAcrossARestart() throws {
+        try start("[ledger]\nbudget_day_usd = 0.001\nflush_ms = 100")
+        let hello = Data(#"{"model":"localtts","input":"Hello"}"#.utf8) // $0.0005 at this config's price
+        XCTAssertEqual(try d.curl("/v1/audio/speech", method: "POST", body: hello).status, 200)
+        let k = try key(#"{"name":"unlimited","scopes":["tts"]}"#)
+        XCTAssertEqual(try d.curl("/v1/audio/speech", method: "POST", body: hello, extra: k.bearer).status, 200, "a key without its own budget")
+        let over = try d.curl("/v1/audio/speech", method: "POST", body: hello)
+        XCTAssertEqual(over.status, 402, over.text)
+        XCTAssertTrue((over.error?["message"] as? String ?? "").contains("voxd's daily budget of $0.001000 would be exceeded: $0.001000 spent"), over.text)
+        XCTAssertNotNil(over.headers["retry-after"])
+        XCTAssertEqual(try d.curl("/v1/audio/speech", method: "POST", body: hello, extra: k.bearer).status, 402, "keys are held by it too")
+        Thread.sleep(forTimeInterval: 0.4) // the rows reach the store
+        d.stop()
+        try d.start()
+        let again = try d.curl("/v1/audio/speech", method: "POST", body: hello)
+        XCTAssertEqual(again.status, 402, "spending reloaded from the ledger: \(again.text)")
+        let status = try d.curl("/metrics").text
+        XCTAssertTrue(status.contains("voxd_spend_usd{period=\"day\"} 0.001"), status.split(separator: "\n").filter { $0.contains("spend") }.joined(separator: "\n"))
+    }
+
     func testKeyLifecycleScopesAndLimits() throws {
         try start()
         // Bad bodies: every problem at once, nothing written.
