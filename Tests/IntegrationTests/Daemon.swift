@@ -133,8 +133,8 @@ extension Daemon {
     /// plugins.d text for a remote plugin: `libvox_NAME.so`, the `settings`
     /// lines (base URLs), a 2 s first-byte timeout, and `[secrets] api_key`
     /// read from the environment variable `keyVar`.
-    static func remotePlugin(_ name: String, settings: String, keyVar: String) -> String {
-        "library = \"libvox_\(name).so\"\n[settings]\n\(settings)\nfirst_byte_timeout_ms = 2000\n[secrets]\napi_key = \"env:\(keyVar)\""
+    static func remotePlugin(_ name: String, settings: String, keyVar: String, firstByteTimeoutMs: Int = 2000) -> String {
+        "library = \"libvox_\(name).so\"\n[settings]\n\(settings)\nfirst_byte_timeout_ms = \(firstByteTimeoutMs)\n[secrets]\napi_key = \"env:\(keyVar)\""
     }
 
     /// A multipart upload of `file` and `fields` to /v1/audio/transcriptions

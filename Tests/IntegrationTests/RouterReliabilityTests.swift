@@ -56,22 +56,8 @@ final class RouterReliabilityTests: XCTestCase {
         \(groqLimits)
         """
         d = Daemon(plugins: [
-            "openai": """
-            library = "libvox_openai.so"
-            [settings]
-            base_url = "\(openai.baseURL)"
-            first_byte_timeout_ms = 10000
-            [secrets]
-            api_key = "env:VOXD_TEST_OPENAI_KEY"
-            """,
-            "groq": """
-            library = "libvox_groq.so"
-            [settings]
-            base_url = "\(groq.baseURL)"
-            first_byte_timeout_ms = 10000
-            [secrets]
-            api_key = "env:VOXD_TEST_GROQ_KEY"
-            """,
+            "openai": Daemon.remotePlugin("openai", settings: "base_url = \"\(openai.baseURL)\"", keyVar: "VOXD_TEST_OPENAI_KEY", firstByteTimeoutMs: 10000),
+            "groq": Daemon.remotePlugin("groq", settings: "base_url = \"\(groq.baseURL)\"", keyVar: "VOXD_TEST_GROQ_KEY", firstByteTimeoutMs: 10000),
         ], config: config, environment: ["VOXD_TEST_OPENAI_KEY": OpenAIFake.defaultAPIKey, "VOXD_TEST_GROQ_KEY": GroqFake.defaultAPIKey])
         try d.start()
     }

@@ -48,22 +48,8 @@ final class RouterThroughVoxdTests: XCTestCase {
         \(extra.hasPrefix("[") ? "" : extra)
         """
         d = Daemon(plugins: [
-            "openai": """
-            library = "libvox_openai.so"
-            [settings]
-            base_url = "\(openai.baseURL)"
-            first_byte_timeout_ms = 5000
-            [secrets]
-            api_key = "env:VOXD_TEST_OPENAI_KEY"
-            """,
-            "groq": """
-            library = "libvox_groq.so"
-            [settings]
-            base_url = "\(groq.baseURL)"
-            first_byte_timeout_ms = 5000
-            [secrets]
-            api_key = "env:VOXD_TEST_GROQ_KEY"
-            """,
+            "openai": Daemon.remotePlugin("openai", settings: "base_url = \"\(openai.baseURL)\"", keyVar: "VOXD_TEST_OPENAI_KEY", firstByteTimeoutMs: 5000),
+            "groq": Daemon.remotePlugin("groq", settings: "base_url = \"\(groq.baseURL)\"", keyVar: "VOXD_TEST_GROQ_KEY", firstByteTimeoutMs: 5000),
         ], config: config, environment: ["VOXD_TEST_OPENAI_KEY": OpenAIFake.defaultAPIKey, "VOXD_TEST_GROQ_KEY": GroqFake.defaultAPIKey])
         try d.start()
     }

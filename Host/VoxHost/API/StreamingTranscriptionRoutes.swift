@@ -90,7 +90,7 @@ struct StreamingTranscriptionRoutes {
         var routed = RouteRequest(operation: .sttStream, model: request.query("model"), language: request.query("language"))
         routed.estimate = Usage(audioSeconds: Self.reservedAudioSeconds)
         let plan = try await daemon.router.plan(routed, daemon: daemon)
-        let first = plan.candidates.first(where: { daemon.router.health($0.name).circuitState != .open }) ?? plan.candidates[0]
+        let first = plan.candidates.first(where: { $0.health.circuitState != .open }) ?? plan.candidates[0]
         let (instance, model) = (first.instance, first.model)
         let cap = instance.capabilities[.sttStream]
         if let formats = cap?.formats, !formats.isEmpty, !formats.contains(encoding) {

@@ -88,24 +88,6 @@ public final class VoxRouter: @unchecked Sendable {
     private var roundRobin: [String: Int] = [:]
     let metrics = RouterMetrics()
     public let prices: PriceBook
-    /// Per instance (its process-unique id), model and operation: the
-    /// prices and the reference cost, which only a reload changes (a
-    /// reloaded plugin is a new instance). Planning prices every candidate
-    /// of every request; this keeps it to one lookup.
-    private struct RateKey: Hashable { var instance: UInt64; var model: String?; var operation: VoxOperation }
-    private var rateCache: [RateKey: (rates: [String: PriceBook.Rate], reference: Double?)] = [:]
-
-    func rates(_ i: PluginInstance, model: String?, operation: VoxOperation) -> (rates: [String: PriceBook.Rate], reference: Double?) {
-        let key = RateKey(instance: i.id, model: model, operation: operation)
-        if let hit = lock.withLock({ rateCache[key] }) { return hit }
-        let rates = prices.rates(provider: i.name, capabilities: i.capabilities, operations: [operation], model: model)
-        let entry = (rates: rates, reference: Self.referenceCost(rates, operation))
-        lock.withLock {
-            if rateCache.count > 4096 { rateCache.removeAll() } // reloads leave old instances' entries behind
-            rateCache[key] = entry
-        }
-        return entry
-    }
 
     public init(settings: RouterSettings) {
         self.settings = settings
@@ -264,7 +246,8 @@ public final class VoxRouter: @unchecked Sendable {
             }
         }
         let compiled = targets.map { (i, m, why) -> RouteTarget in
-            let (rates, reference) = self.rates(i, model: m, operation: r.operation)
+            let rates = prices.rates(provider: i.name, capabilities: i.capabilities, operations: [r.operation], model: m)
+            let reference = Self.referenceCost(rates, r.operation)
             var why = why
             if let rate = r.sampleRate, let native = Self.nativeRate(i.capabilities[r.operation]?.sampleRates, rate), native != rate {
                 why += "; voxd resamples its \(native) Hz output to \(rate) Hz"

@@ -140,14 +140,17 @@ struct ChatAssembler {
     private var deltaFrame: (prefix: [UInt8], suffix: [UInt8])?
 
     init(_ chat: StartedChat) {
-        self.init(id: chat.id, created: chat.created, model: chat.model, includeUsage: chat.includeUsage)
+        self.init(id: chat.id, created: chat.created, model: chat.model, includeUsage: chat.includeUsage, stream: chat.stream)
     }
 
-    init(id: String, created: Int, model: String, includeUsage: Bool) {
+    /// `stream`: chunks will be sent, so their frame is made now (a whole
+    /// completion never needs it).
+    init(id: String, created: Int, model: String, includeUsage: Bool, stream: Bool = true) {
         self.id = id
         self.created = created
         self.model = model
         self.includeUsage = includeUsage
+        guard stream else { return }
         let whole = Array(chunk(delta: [:]).serialized.utf8)
         let marker = Array(#""delta":{}"#.utf8)
         if let at = whole.indices.first(where: { whole[$0...].starts(with: marker) }) {
