@@ -104,14 +104,75 @@ public struct VoxHTTPResponse: Sendable {
         headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
     }
 
-    /// Collects the whole body, refusing more than `limit` bytes.
+    /// Collects the whole body, refusing more than `limit` bytes. The
+    /// chunks are gathered on the host thread that delivers them: the
+    /// calling task wakes once, at the end. Cancelling the task closes the
+    /// connection. Read the body either with this or as a sequence.
     public func collect(limit: Int = 64 << 20) async throws -> [UInt8] {
-        var out: [UInt8] = []
-        for try await chunk in body {
-            out += chunk
-            if out.count > limit { body.cancel(); throw VoxPluginError.unavailable("response body over \(limit) bytes") }
+        try await BodyGatherer(body, limit: limit).run()
+    }
+}
+
+/// One `collect`: the bytes so far and the one wake-up at the end.
+final class BodyGatherer: @unchecked Sendable {
+    private let body: VoxHTTPBody
+    private let limit: Int
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+    private var over = false
+    private var end: Result<[UInt8], Error>?
+    private var waiter: CheckedContinuation<[UInt8], Error>?
+
+    init(_ body: VoxHTTPBody, limit: Int) {
+        self.body = body
+        self.limit = limit
+    }
+
+    func run() async throws -> [UInt8] {
+        let sink = HTTPExchange.Sink(chunk: { self.take($0) ? Int32(VOX_FLOW_CONTINUE.rawValue) : Int32(VOX_FLOW_STOP.rawValue) },
+                                     end: { self.finish($0) })
+        while case .chunks(let queued) = body.exchange.drainOrInstall(sink) {
+            for chunk in queued where !take(chunk) {
+                body.cancel()
+                break
+            }
         }
-        return out
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<[UInt8], Error>) in
+                let now: Result<[UInt8], Error>? = lock.withLock {
+                    if let end { return end }
+                    waiter = c
+                    return nil
+                }
+                if let now { c.resume(with: now) }
+            }
+        } onCancel: {
+            body.cancel() // its on_complete ends the wait
+        }
+    }
+
+    /// False once the body went over the limit (the rest is refused).
+    private func take(_ chunk: [UInt8]) -> Bool {
+        lock.withLock {
+            if over { return false }
+            bytes += chunk
+            if bytes.count > limit { over = true; bytes = [] }
+            return !over
+        }
+    }
+
+    private func finish(_ error: Error?) {
+        let (w, result): (CheckedContinuation<[UInt8], Error>?, Result<[UInt8], Error>) = lock.withLock {
+            let r: Result<[UInt8], Error>
+            if over { r = .failure(VoxPluginError.unavailable("response body over \(limit) bytes")) }
+            else if let error { r = .failure(error) }
+            else { r = .success(bytes) }
+            end = r
+            bytes = []
+            defer { waiter = nil }
+            return (waiter, r)
+        }
+        w?.resume(with: result)
     }
 }
 

@@ -88,18 +88,10 @@ public struct ProviderClient: Sendable {
         return value
     }
 
-    /// Reads a whole (small) 2xx body.
+    /// Reads a whole (small) 2xx body, gathered on the host's delivering
+    /// thread (one wake-up for this task, not one per chunk).
     public func collect(_ response: VoxHTTPResponse, what: String, limit: Int = 16 << 20) async throws -> [UInt8] {
-        var out: [UInt8] = []
-        var reader = BodyReader(response.body, provider: provider.name, what: what)
-        while let chunk = try await reader.next() {
-            out += chunk
-            if out.count > limit {
-                response.body.cancel()
-                throw VoxPluginError.unavailable("\(provider.name) \(what): response over \(limit) bytes")
-            }
-        }
-        return out
+        do { return try await response.collect(limit: limit) } catch { throw ProviderErrors.transport(error, provider: provider.name, what) }
     }
 
     static func pathOnly(_ url: String, base: String) -> String {

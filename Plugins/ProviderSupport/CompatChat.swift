@@ -2,9 +2,13 @@ import Foundation
 import VoxPluginKit
 
 /// `llm.chat` against an OpenAI-compatible `POST …/chat/completions`
-/// (OpenAI itself, Groq, Sarvam): always streamed upstream, the chunks
-/// turned into voxd's chat events (SCHEMAS.md), tool-call fragments keyed
-/// by index, usage from `usage` or Groq's `x_groq.usage`.
+/// (OpenAI itself, Groq, Sarvam), streamed upstream when the client asked
+/// for a stream (`stream: true` in the request) and asked for one whole
+/// completion otherwise — a whole answer sent as one body costs the
+/// provider, the network and voxd less than the same answer in hundreds of
+/// SSE frames. Either way the answer becomes voxd's chat events
+/// (SCHEMAS.md), tool-call fragments keyed by index, usage from `usage` or
+/// Groq's `x_groq.usage`.
 public struct CompatChat: Sendable {
     public let client: ProviderClient
     public var path = "/chat/completions"
@@ -21,8 +25,9 @@ public struct CompatChat: Sendable {
         self.defaultModel = defaultModel
     }
 
-    /// The client's request body with `stream: true` forced; every other
-    /// field is kept as the client sent it.
+    /// The client's request body, every field kept as the client sent it
+    /// but `stream_options`: asked for (`include_usage`) on a stream, left
+    /// out without one (providers refuse it without `stream: true`).
     public func upstreamBody(_ request: JSONValue) throws -> JSONValue {
         guard var body = request.objectValue else { throw VoxPluginError.invalidRequest("chat: the request must be a JSON object") }
         if body["model"] == nil || body["model"] == .null { body["model"] = .string(defaultModel) }
@@ -34,11 +39,15 @@ public struct CompatChat: Sendable {
         if let n = body["n"], n != .null, n.intValue != 1 {
             throw VoxPluginError.invalidRequest("chat: n must be 1 (voxd streams a single choice)")
         }
-        body["stream"] = .bool(true)
-        if askForUsage {
-            var options = body["stream_options"]?.objectValue ?? [:]
-            options["include_usage"] = .bool(true)
-            body["stream_options"] = .object(options)
+        if body["stream"]?.boolValue == true {
+            if askForUsage {
+                var options = body["stream_options"]?.objectValue ?? [:]
+                options["include_usage"] = .bool(true)
+                body["stream_options"] = .object(options)
+            }
+        } else {
+            body["stream"] = nil
+            body["stream_options"] = nil
         }
         try prepare(&body)
         return .object(body)
@@ -48,11 +57,14 @@ public struct CompatChat: Sendable {
         let body = try upstreamBody(request)
         let name = client.name
         let what = "POST \(path)"
-        let response = try await client.postJSON(path, body, accept: "text/event-stream")
+        let streamed = body["stream"]?.boolValue == true
+        let response = try await client.postJSON(path, body, accept: streamed ? "text/event-stream" : "application/json")
         var stream = ChatStream(provider: name)
 
-        // A gateway that ignores `stream` answers one JSON completion.
-        if let type = response.header("content-type")?.lowercased(), type.hasPrefix("application/json") {
+        // Not streamed (unless the provider streams anyway), or a gateway
+        // that ignored `stream: true`: one JSON completion.
+        let type = response.header("content-type")?.lowercased() ?? ""
+        if type.hasPrefix("application/json") || (!streamed && !type.hasPrefix("text/event-stream")) {
             let bytes = try await client.collect(response, what: what)
             for event in try stream.completion(bytes) { try await output.emit(event) }
             return stream.result

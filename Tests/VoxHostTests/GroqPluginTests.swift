@@ -41,7 +41,7 @@ final class GroqPluginTests: XCTestCase {
     func testChatUsageFromXGroqAlone() async throws {
         let i = try await load()
         // temperature 0 and logprobs pass (groq.md: 0 becomes 1e-8; logprobs model-dependent).
-        let out = try await chat(i, #"{"model":"llama-3.3-70b-versatile","messages":[{"role":"user","content":"Say hello"}],"temperature":0,"logprobs":true,"max_completion_tokens":64}"#)
+        let out = try await chat(i, #"{"model":"llama-3.3-70b-versatile","stream":true,"messages":[{"role":"user","content":"Say hello"}],"temperature":0,"logprobs":true,"max_completion_tokens":64}"#)
         XCTAssertEqual(out.events("delta").compactMap { $0["content"]?.stringValue }.joined(), fake.chatReply)
         XCTAssertEqual(out.result?.usage?.inputTokens, 9, "x_groq.usage.prompt_tokens of the final chunk")
         XCTAssertEqual(out.result?.usage?.outputTokens, OpenAIFake.fragments(of: fake.chatReply).count)
@@ -53,6 +53,18 @@ final class GroqPluginTests: XCTestCase {
         XCTAssertNil(body["stream_options"], "usage comes in x_groq without asking")
         XCTAssertEqual(body["temperature"]?.number, 0)
         XCTAssertEqual(body["logprobs"]?.bool, true)
+    }
+
+    /// Without `stream` one completion is asked for; its `usage` is read.
+    func testChatWithoutStreamAsksForOneCompletion() async throws {
+        let i = try await load()
+        let out = try await chat(i, #"{"model":"llama-3.3-70b-versatile","messages":[{"role":"user","content":"Say hello"}]}"#)
+        XCTAssertEqual(out.events("delta").compactMap { $0["content"]?.stringValue }, [fake.chatReply])
+        XCTAssertEqual(out.result?.usage?.inputTokens, 9)
+        XCTAssertEqual(out.result?.usage?.outputTokens, OpenAIFake.fragments(of: fake.chatReply).count)
+        let body = try XCTUnwrap(fake.requests(to: "/chat/completions").first?.json)
+        XCTAssertNil(body["stream"])
+        XCTAssertNil(body["stream_options"])
     }
 
     func testChatUsageFromTheIncludeUsageChunk() async throws {
@@ -315,10 +327,15 @@ final class GroqPluginTests: XCTestCase {
         for (behaviour, text) in [(FakeBehaviour.truncatedSSE(afterChunks: 3), "truncated stream"), (.resetMidStream(afterChunks: 2), ""),
                                   (.malformedJSON, #""delta":{"content":"#)] {
             fake.script("/chat/completions", behaviour)
-            let e = await h.failure { try await self.chat(i) }
+            let e = await h.failure { try await self.chat(i, #"{"model":"llama-3.3-70b-versatile","stream":true,"messages":[{"role":"user","content":"hi"}]}"#) }
             XCTAssertEqual(e.code, .unavailable, e.message)
             XCTAssertTrue(e.retriable)
             XCTAssertTrue(text.isEmpty || e.message.contains(text), e.message)
+            // The same fault in a whole answer (cut, dropped, malformed JSON).
+            let whole = await h.failure { try await self.chat(i) }
+            XCTAssertEqual(whole.code, .unavailable, whole.message)
+            XCTAssertTrue(whole.retriable)
+            XCTAssertTrue(whole.message.hasPrefix("groq "), whole.message)
         }
         fake.script("/audio/transcriptions", .malformedJSON)
         let stt = await h.failure { try await self.transcribe(i, TranscriptionRequest()) }
@@ -343,7 +360,7 @@ final class GroqPluginTests: XCTestCase {
 
     func testCancelMidStreamClosesTheUpstreamRequest() async throws {
         let i = try await load()
-        for (kind, path, request) in [(VOX_OP_LLM_CHAT, "/chat/completions", #"{"model":"llama-3.3-70b-versatile","messages":[{"role":"user","content":"go on"}]}"#),
+        for (kind, path, request) in [(VOX_OP_LLM_CHAT, "/chat/completions", #"{"model":"llama-3.3-70b-versatile","stream":true,"messages":[{"role":"user","content":"go on"}]}"#),
                                       (VOX_OP_TTS_SYNTHESIZE, "/audio/speech", VoxJSON.string(SynthesisRequest(input: "long")))] {
             let before = fake.cancelledStreams
             fake.script(path, .slowStream(chunks: 500, intervalMs: 20)) // 10 s if nobody stops it
@@ -352,5 +369,12 @@ final class GroqPluginTests: XCTestCase {
             try await PluginHarness.waitUntil { self.fake.cancelledStreams > before }
             XCTAssertEqual(fake.cancelledStreams, before + 1, "\(path): the upstream stream was closed")
         }
+        let before = fake.cancelledStreams, asked = fake.requests(to: "/chat/completions").count
+        fake.script("/chat/completions", .slowStream(chunks: 500, intervalMs: 20))
+        try await h.cancelBeforeTheAnswer(i, VOX_OP_LLM_CHAT, #"{"model":"llama-3.3-70b-versatile","messages":[{"role":"user","content":"go on"}]}"#) {
+            self.fake.requests(to: "/chat/completions").count > asked
+        }
+        try await PluginHarness.waitUntil { self.fake.cancelledStreams > before }
+        XCTAssertEqual(fake.cancelledStreams, before + 1, "the upstream request of a whole answer was closed")
     }
 }

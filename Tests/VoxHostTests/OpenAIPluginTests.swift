@@ -37,7 +37,7 @@ final class OpenAIPluginTests: XCTestCase {
 
     func testChatStreamsDeltasAndUsage() async throws {
         let i = try await load("organization = \"org-fake\"\nproject = \"proj_fake\"")
-        let out = try await chat(i, #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}],"temperature":0.5,"max_tokens":50}"#)
+        let out = try await chat(i, #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}],"temperature":0.5,"max_tokens":50}"#)
         let deltas = out.events("delta").compactMap { $0["content"]?.stringValue }
         XCTAssertEqual(deltas, ["Hello", " from", " the", " fake", "."])
         XCTAssertEqual(deltas.joined(), fake.chatReply)
@@ -57,14 +57,34 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertEqual(body["model"]?.string, "gpt-4o-mini")
     }
 
+    /// A client that asked for no stream gets one completion asked for
+    /// upstream: no `stream`, no `stream_options` (OpenAI refuses it
+    /// without a stream), the answer as one delta, usage from the body.
+    func testChatWithoutStreamAsksForOneCompletion() async throws {
+        let i = try await load()
+        let out = try await chat(i, #"{"model":"gpt-4o-mini","stream":false,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say hello"}]}"#)
+        XCTAssertEqual(out.events("delta").compactMap { $0["content"]?.stringValue }, [fake.chatReply])
+        XCTAssertEqual(out.result?.usage?.inputTokens, 9)
+        XCTAssertEqual(out.result?.usage?.outputTokens, 5)
+        XCTAssertEqual(out.result?.finishReason, "stop")
+        let sent = try XCTUnwrap(fake.requests(to: "/chat/completions").first)
+        XCTAssertEqual(sent.header("accept"), "application/json")
+        let body = try XCTUnwrap(sent.json)
+        XCTAssertNil(body["stream"])
+        XCTAssertNil(body["stream_options"])
+        XCTAssertEqual(fake.violations, [])
+    }
+
     func testChatReadsAwkwardButValidSSE() async throws {
         let i = try await load()
         fake.sseQuirks = true // CRLF, comments, multi-line data, frames cut across writes
         fake.chatReply = "Grüße aus dem Fake — ünïcödé, 你好!"
-        let out = try await chat(i)
+        let out = try await chat(i, Self.streamed)
         XCTAssertEqual(out.events("delta").compactMap { $0["content"]?.stringValue }.joined(), fake.chatReply)
         XCTAssertEqual(out.result?.finishReason, "stop")
     }
+
+    static let streamed = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}"#
 
     /// The relay sends events from the host's I/O thread; a consumer far
     /// slower than the provider (a 512-byte buffer: PAUSE every dozen
@@ -73,7 +93,7 @@ final class OpenAIPluginTests: XCTestCase {
     func testChatThroughASlowConsumerLosesNothing() async throws {
         let i = try await load()
         fake.script("/chat/completions", .slowStream(chunks: 400, intervalMs: 0))
-        let op = try i.start(VOX_OP_LLM_CHAT, request: #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"count"}]}"#,
+        let op = try i.start(VOX_OP_LLM_CHAT, request: #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"count"}]}"#,
                              bufferBytes: 512, timeout: 30)
         var deltas: [String] = []
         while let out = try await op.next() {
@@ -90,7 +110,8 @@ final class OpenAIPluginTests: XCTestCase {
         let i = try await load()
         fake.script("/chat/completions", .toolCalls([.init(name: "get_time", arguments: #"{"tz":"UTC"}"#),
                                                      .init(name: "get_weather", arguments: #"{"city":"Paris","unit":"C"}"#)]))
-        let out = try await chat(i, #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"time and weather?"}],"tools":[{"type":"function","function":{"name":"get_time","parameters":{"type":"object"}}},{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}"#)
+        let tools = #""tools":[{"type":"function","function":{"name":"get_time","parameters":{"type":"object"}}},{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]"#
+        let out = try await chat(i, #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"time and weather?"}],"# + tools + "}")
         let calls = out.events("tool_call")
         XCTAssertEqual(out.events("delta").count, 0)
         for (index, name, args) in [(0, "get_time", #"{"tz":"UTC"}"#), (1, "get_weather", #"{"city":"Paris","unit":"C"}"#)] {
@@ -102,6 +123,15 @@ final class OpenAIPluginTests: XCTestCase {
             XCTAssertEqual(fragments.compactMap { $0["arguments"]?.stringValue }.joined(), args)
         }
         XCTAssertEqual(out.result?.finishReason, "tool_calls")
+
+        // Not streamed: each call whole, as one fragment with its id and name.
+        let whole = try await chat(i, #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"time and weather?"}],"# + tools + "}")
+        let wholeCalls = whole.events("tool_call")
+        XCTAssertEqual(wholeCalls.map { $0["index"]?.intValue }, [0, 1])
+        XCTAssertEqual(wholeCalls.map { $0["id"]?.stringValue }, ["call_fake0", "call_fake1"])
+        XCTAssertEqual(wholeCalls.map { $0["name"]?.stringValue }, ["get_time", "get_weather"])
+        XCTAssertEqual(wholeCalls.map { $0["arguments"]?.stringValue }, [#"{"tz":"UTC"}"#, #"{"city":"Paris","unit":"C"}"#])
+        XCTAssertEqual(whole.result?.finishReason, "tool_calls")
     }
 
     // MARK: speech
@@ -311,24 +341,42 @@ final class OpenAIPluginTests: XCTestCase {
     func testBrokenStreamsAreUnavailable() async throws {
         let i = try await load()
         fake.script("/chat/completions", .truncatedSSE(afterChunks: 3))
-        let truncated = await h.failure { try await self.chat(i) }
+        let truncated = await h.failure { try await self.chat(i, Self.streamed) }
         XCTAssertEqual(truncated.code, .unavailable)
         XCTAssertTrue(truncated.retriable)
         XCTAssertTrue(truncated.message.contains("truncated stream"), truncated.message)
 
         fake.script("/chat/completions", .truncatedSSE(afterChunks: 0))
-        let empty = await h.failure { try await self.chat(i) }
+        let empty = await h.failure { try await self.chat(i, Self.streamed) }
         XCTAssertEqual(empty.code, .unavailable)
 
         fake.script("/chat/completions", .resetMidStream(afterChunks: 2))
-        let reset = await h.failure { try await self.chat(i) }
+        let reset = await h.failure { try await self.chat(i, Self.streamed) }
         XCTAssertEqual(reset.code, .unavailable, reset.message)
         XCTAssertTrue(reset.retriable)
 
         fake.script("/chat/completions", .malformedJSON)
-        let malformed = await h.failure { try await self.chat(i) }
+        let malformed = await h.failure { try await self.chat(i, Self.streamed) }
         XCTAssertEqual(malformed.code, .unavailable)
         XCTAssertTrue(malformed.message.contains(#""delta":{"content":"#), "the provider's snippet: \(malformed.message)")
+
+        // The same faults in a whole (not streamed) answer.
+        fake.script("/chat/completions", .truncatedSSE(afterChunks: 0)) // the JSON body ends halfway
+        let cut = await h.failure { try await self.chat(i) }
+        XCTAssertEqual(cut.code, .unavailable)
+        XCTAssertTrue(cut.retriable)
+        XCTAssertTrue(cut.message.contains("openai sent malformed JSON: {\"id\":\"chatcmpl-fake\""), cut.message)
+
+        fake.script("/chat/completions", .resetMidStream(afterChunks: 0)) // the connection drops halfway
+        let dropped = await h.failure { try await self.chat(i) }
+        XCTAssertEqual(dropped.code, .unavailable, dropped.message)
+        XCTAssertTrue(dropped.retriable)
+        XCTAssertTrue(dropped.message.hasPrefix("openai POST /chat/completions: "), dropped.message)
+
+        fake.script("/chat/completions", .malformedJSON)
+        let bad = await h.failure { try await self.chat(i) }
+        XCTAssertEqual(bad.code, .unavailable)
+        XCTAssertTrue(bad.message.contains("malformed JSON"), bad.message)
 
         fake.script("/audio/speech", .resetMidStream(afterChunks: 1))
         let speechReset = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello there, a longer text.")) }
@@ -366,7 +414,7 @@ final class OpenAIPluginTests: XCTestCase {
 
     func testCancelMidStreamClosesTheUpstreamRequest() async throws {
         let i = try await load()
-        for (kind, path, request) in [(VOX_OP_LLM_CHAT, "/chat/completions", #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"go on"}]}"#),
+        for (kind, path, request) in [(VOX_OP_LLM_CHAT, "/chat/completions", #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"go on"}]}"#),
                                       (VOX_OP_TTS_SYNTHESIZE, "/audio/speech", VoxJSON.string(SynthesisRequest(input: "long")))] {
             let before = fake.cancelledStreams
             fake.script(path, .slowStream(chunks: 500, intervalMs: 20)) // 10 s if nobody stops it
@@ -376,5 +424,13 @@ final class OpenAIPluginTests: XCTestCase {
             try await PluginHarness.waitUntil { self.fake.cancelledStreams > before }
             XCTAssertEqual(fake.cancelledStreams, before + 1, "\(path): the upstream stream was closed")
         }
+        // A whole answer still on its way: the request is closed too.
+        let before = fake.cancelledStreams, asked = fake.requests(to: "/chat/completions").count
+        fake.script("/chat/completions", .slowStream(chunks: 500, intervalMs: 20))
+        try await h.cancelBeforeTheAnswer(i, VOX_OP_LLM_CHAT, #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"go on"}]}"#) {
+            self.fake.requests(to: "/chat/completions").count > asked
+        }
+        try await PluginHarness.waitUntil { self.fake.cancelledStreams > before }
+        XCTAssertEqual(fake.cancelledStreams, before + 1, "the upstream request was closed")
     }
 }

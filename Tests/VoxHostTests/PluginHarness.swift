@@ -155,6 +155,21 @@ final class PluginHarness {
         return got
     }
 
+    /// Starts an operation whose answer comes whole (a chat without
+    /// `stream`), waits until `ready` says the provider is on it, cancels
+    /// it, and checks the cancel ends it at once.
+    func cancelBeforeTheAnswer(_ i: PluginInstance, _ kind: vox_type_op_kind, _ request: String, ready: () -> Bool) async throws {
+        let op = try i.start(kind, request: request, bufferBytes: 1 << 20, timeout: 30)
+        try await Self.waitUntil(ready)
+        XCTAssertTrue(ready(), "the provider never got the request")
+        let started = Date()
+        op.cancel()
+        do { for _ in 0..<1000 { guard try await op.next() != nil else { break } } } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .cancelled)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+    }
+
     /// Waits until `condition` holds, polling every 20 ms for at most
     /// `seconds` (a fake counting a cancelled stream notices on its next write).
     static func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async throws {

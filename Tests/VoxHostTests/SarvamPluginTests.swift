@@ -363,9 +363,16 @@ final class SarvamPluginTests: XCTestCase {
     func testCancelMidStreamClosesTheUpstreamRequest() async throws {
         let i = try await load()
         fake.script("/v1/chat/completions", .slowStream(chunks: 500, intervalMs: 20))
-        let got = try await h.cancelMidStream(i, VOX_OP_LLM_CHAT, #"{"model":"sarvam-30b","messages":[{"role":"user","content":"go on"}]}"#)
+        let got = try await h.cancelMidStream(i, VOX_OP_LLM_CHAT, #"{"model":"sarvam-30b","stream":true,"messages":[{"role":"user","content":"go on"}]}"#)
         XCTAssertEqual(got, 2, "the stream was flowing")
         try await PluginHarness.waitUntil { self.fake.cancelledStreams > 0 }
         XCTAssertEqual(fake.cancelledStreams, 1, "the upstream stream was closed")
+
+        // A whole answer still on its way: its request is closed too.
+        try await h.cancelBeforeTheAnswer(i, VOX_OP_LLM_CHAT, #"{"model":"sarvam-30b","messages":[{"role":"user","content":"go on"}]}"#) {
+            self.fake.requests(to: "/v1/chat/completions").count > 1
+        }
+        try await PluginHarness.waitUntil { self.fake.cancelledStreams > 1 }
+        XCTAssertEqual(fake.cancelledStreams, 2, "the upstream request of a whole answer was closed")
     }
 }

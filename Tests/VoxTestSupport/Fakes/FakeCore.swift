@@ -205,6 +205,37 @@ public final class FakeCore: @unchecked Sendable {
         }
     }
 
+    /// A whole JSON answer (a chat completion asked for without `stream`),
+    /// shaped by the path's behaviour: `.malformedJSON` sends its first
+    /// third, `.truncatedSSE` its first half and ends the body there,
+    /// `.resetMidStream` its first half then drops the connection, and
+    /// `.slowStream(n, interval)` sends it in n pieces `intervalMs` apart
+    /// (a provider slow to answer, whose client can still be seen leaving).
+    func json(_ body: [UInt8], behaviour: FakeBehaviour, headers: [(String, String)]) -> Response {
+        let contentType = "application/json"
+        switch behaviour {
+        case .malformedJSON:
+            return .fake(200, contentType: contentType, Array(body.prefix(body.count / 3)), headers: headers)
+        case .truncatedSSE:
+            return stream(200, contentType: contentType, headers: headers) { send in try await send(Array(body.prefix(body.count / 2))) }
+        case .resetMidStream:
+            return stream(200, contentType: contentType, headers: headers) { send in
+                try await send(Array(body.prefix(body.count / 2)))
+                throw Reset()
+            }
+        case .slowStream(let n, let interval):
+            let size = max(1, (body.count + n - 1) / max(n, 1))
+            return stream(200, contentType: contentType, headers: headers) { send in
+                for start in stride(from: 0, to: body.count, by: size) {
+                    try await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000)
+                    try await send(Array(body[start..<min(start + size, body.count)]))
+                }
+            }
+        default:
+            return .fake(200, contentType: contentType, body, headers: headers)
+        }
+    }
+
     /// An OpenAI-style chat SSE body of `frames` (JSON texts), ended by
     /// `data: [DONE]`, shaped by the path's behaviour. With `quirks`, SSE
     /// as a parser must still read it: CRLF line ends, a comment line, data

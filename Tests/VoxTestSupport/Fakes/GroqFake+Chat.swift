@@ -82,8 +82,7 @@ extension GroqFake {
                                      ("completion_tokens", .int(completion)), ("completion_time", .double(0.02)),
                                      ("total_tokens", .int(prompt + completion)), ("total_time", .double(0.023))])
         guard body["stream"]?.bool == true else {
-            if case .malformedJSON = behaviour { return .fake(200, contentType: "application/json", Array("{\"id\":\"chatcmpl-fake\",\"choices\":[".utf8), headers: commonHeaders()) }
-            return completionBody(model: model, text: words.joined(), calls: calls, usage: usage)
+            return core.json(completionBody(model: model, text: words.joined(), calls: calls, usage: usage), behaviour: behaviour, headers: commonHeaders())
         }
         let includeUsage = body["stream_options"]?["include_usage"]?.bool ?? false
         return core.sse(frames(model: model, words: words, calls: calls, usage: usage, includeUsage: includeUsage), behaviour: behaviour,
@@ -125,7 +124,7 @@ extension GroqFake {
         return out
     }
 
-    func completionBody(model: String, text: String, calls: [FakeToolCall], usage: FakeJSON) -> Response {
+    func completionBody(model: String, text: String, calls: [FakeToolCall], usage: FakeJSON) -> [UInt8] {
         var message: [(String, FakeJSON)] = [("role", .string("assistant")), ("content", calls.isEmpty ? .string(text) : .null)]
         if !calls.isEmpty {
             message.append(("tool_calls", .array(calls.enumerated().map { i, c in
@@ -139,6 +138,6 @@ extension GroqFake {
                                          ("finish_reason", .string(calls.isEmpty ? "stop" : "tool_calls"))])])),
             ("usage", usage), ("system_fingerprint", .string("fp_fake")), ("x_groq", .object([("id", .string("req_fakechat"))])),
         ])
-        return .fake(200, contentType: "application/json", body.bytes, headers: commonHeaders())
+        return body.bytes
     }
 }

@@ -89,7 +89,7 @@ extension OpenAIFake {
         case .slowStream(let n, _): words = (0..<n).map { $0 == 0 ? "word0" : " word\($0)" }
         default: break
         }
-        guard streaming else { return chatCompletion(model: model, words: words, calls: calls, prompt: prompt, malformed: { if case .malformedJSON = behaviour { return true }; return false }()) }
+        guard streaming else { return core.json(chatCompletion(model: model, words: words, calls: calls, prompt: prompt), behaviour: behaviour, headers: commonHeaders()) }
 
         let frames = chatFrames(model: model, words: words, calls: calls, prompt: prompt, includeUsage: includeUsage)
         return core.sse(frames, behaviour: behaviour, headers: commonHeaders(), contentType: "text/event-stream; charset=utf-8", quirks: sseQuirks)
@@ -137,9 +137,8 @@ extension OpenAIFake {
         return frames
     }
 
-    /// A non-streamed chat.completion.
-    func chatCompletion(model: String, words: [String], calls: [ToolCall], prompt: Int, malformed: Bool) -> Response {
-        if malformed { return .fake(200, contentType: "application/json", Array("{\"id\":\"chatcmpl-fake\",\"choices\":[".utf8), headers: commonHeaders()) }
+    /// A non-streamed chat.completion's body.
+    func chatCompletion(model: String, words: [String], calls: [ToolCall], prompt: Int) -> [UInt8] {
         let toolCalls: FakeJSON = calls.isEmpty ? .null : .array(calls.enumerated().map { i, c in
             .object([("id", .string("call_fake\(i)")), ("type", .string("function")),
                      ("function", .object([("name", .string(c.name)), ("arguments", .string(c.arguments))]))])
@@ -153,7 +152,7 @@ extension OpenAIFake {
                                          ("logprobs", .null), ("message", .object(message))])])),
             ("usage", .object([("prompt_tokens", .int(prompt)), ("completion_tokens", .int(completion)), ("total_tokens", .int(prompt + completion))])),
         ])
-        return .fake(200, contentType: "application/json", body.bytes, headers: commonHeaders())
+        return body.bytes
     }
 
     /// A string cut in three pieces (the last may be empty for short ones).

@@ -154,14 +154,20 @@ public final class SarvamFake: LoopbackFake {
         }
         let prompt = OpenAIFake.promptTokens(messages: body["messages"]?.array ?? [])
         guard body["stream"]?.bool == true else {
-            if case .malformedJSON = behaviour { return .fake(200, contentType: "application/json", Array("{\"id\":\"x\",\"choices\":[".utf8)) }
-            let message: [(String, FakeJSON)] = [("role", .string("assistant")), ("content", .string(words.joined()))]
+            var message: [(String, FakeJSON)] = [("role", .string("assistant")), ("content", calls.isEmpty ? .string(words.joined()) : .null)]
+            if !calls.isEmpty {
+                message.append(("tool_calls", .array(calls.enumerated().map { i, c in
+                    .object([("id", .string("call_sarvam\(i)")), ("type", .string("function")),
+                             ("function", .object([("name", .string(c.name)), ("arguments", .string(c.arguments))]))])
+                })))
+            }
             let body = FakeJSON.object([
                 ("id", .string("chatcmpl-sarvam")), ("object", .string("chat.completion")), ("created", .int(1_760_000_000)), ("model", .string(model)),
-                ("choices", .array([.object([("index", .int(0)), ("message", .object(message)), ("finish_reason", .string("stop"))])])),
+                ("choices", .array([.object([("index", .int(0)), ("message", .object(message)),
+                                             ("finish_reason", .string(calls.isEmpty ? "stop" : "tool_calls"))])])),
                 ("usage", .object([("prompt_tokens", .int(prompt)), ("completion_tokens", .int(words.count)), ("total_tokens", .int(prompt + words.count))])),
             ])
-            return .fake(200, contentType: "application/json", body.bytes)
+            return core.json(body.bytes, behaviour: behaviour, headers: [])
         }
         // "Response/stream shapes = OpenAI": no usage without stream_options, which Sarvam does not document.
         func chunk(_ delta: [(String, FakeJSON)], finish: String? = nil) -> String {
