@@ -30,8 +30,12 @@ final class OperationBox: @unchecked Sendable {
     }
 
     /// Starts the work; its outcome becomes the single final callback.
+    /// The work begins at once on the host's calling thread (inside
+    /// op_start, which the ABI allows) and runs there until its first
+    /// suspension — typically its first request to the host's HTTP
+    /// service — instead of waiting for a pool thread to wake up for it.
     func start(_ work: @escaping @Sendable (OperationBox) async throws -> OperationResult) {
-        let t = Task.detached { [self] in
+        let t = Task.immediateDetached { [self] in
             let outcome: Result<OperationResult, VoxPluginError>
             do { outcome = .success(try await work(self)) } catch { outcome = .failure(VoxPluginError.from(error)) }
             self.finish(outcome)

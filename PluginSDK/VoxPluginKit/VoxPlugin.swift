@@ -10,8 +10,11 @@
 /// ```
 ///
 /// Threading: every method may run concurrently with the others, on the
-/// Swift concurrency pool. Do not block in them: long synchronous work
-/// belongs on your own thread (see `PluginContext.runBlocking`).
+/// Swift concurrency pool. An operation's method starts on the host's
+/// thread that asked for it and runs there until its first `await`, so
+/// the code before that must be quick. Do not block in them: long
+/// synchronous work belongs on your own thread (see
+/// `PluginContext.runBlocking`).
 /// Cancellation: when the host cancels an operation its task is cancelled;
 /// check `Task.checkCancellation()` or let `AudioOutput.write` throw.
 public protocol VoxPlugin: AnyObject, Sendable {

@@ -160,6 +160,24 @@ final class ABIBridgeTests: XCTestCase {
         }
     }
 
+    /// op_release comes once the final callback returned: from the consumer
+    /// that read to the end (no thread woken just for it), and within about
+    /// a second for an operation nobody reads to the end.
+    func testOperationsAreReleasedReadOrNot() async throws {
+        let i = await instance("examplec")
+        for _ in 0..<20 {
+            _ = try await synthesize("examplec", SynthesisRequest(input: "E"))
+            try await waitUntil({ i.inFlightCount == 0 }, seconds: 0.5)
+        }
+        let unread = try i.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: "E")), bufferBytes: 1 << 20, timeout: 30)
+        try await waitUntil({ i.inFlightCount == 0 }, seconds: 3)
+        var outputs = 0
+        while try await unread.next() != nil { outputs += 1 }
+        XCTAssertGreaterThan(outputs, 0, "its outputs are still there to read")
+        XCTAssertEqual(unread.result?.usage?.characters, 1)
+        XCTAssertEqual(i.misbehaviourReport.count, 0)
+    }
+
     func testSecondFinalCallbackAndLateDataAreContained() async throws {
         let (_, samples, result) = try await synthesize("callback_twice", SynthesisRequest(input: "x"))
         XCTAssertEqual(samples.count, 1600)

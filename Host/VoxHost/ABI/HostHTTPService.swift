@@ -292,52 +292,54 @@ final class HostHTTPExchange: HTTPClientResponseDelegate, @unchecked Sendable {
 /// A re-armable one-shot timer for first-byte and idle deadlines.
 ///
 /// Re-arming is cheap because the HTTP service re-arms it once per body
-/// chunk: it only moves the deadline. The one pending check, when it comes
-/// due early, sleeps again until the deadline it finds. (A DispatchWorkItem
-/// and an asyncAfter per chunk cost a timer source each, and the cancelled
-/// ones still fired a minute later.)
+/// chunk: it only moves the deadline. The one pending check (a
+/// `Deadlines` entry), when it comes due early, goes again for the
+/// deadline it finds; disarming takes it out.
 final class Watchdog: @unchecked Sendable {
     private let lock = NSLock()
     private var deadline: UInt64 = 0 // uptime ns, while `fire` is set
     private var fire: (@Sendable () -> Void)?
-    private var checkAt: UInt64? // the pending check that will see the deadline
+    private var check: (entry: Deadlines.Entry, due: UInt64, generation: UInt64)?
+    private var generation: UInt64 = 0
 
     func arm(after seconds: Double, _ fire: @escaping @Sendable () -> Void) {
         guard seconds > 0 else { disarm(); return }
         let due = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-        let schedule: Bool = lock.withLock {
+        lock.withLock {
             deadline = due
             self.fire = fire
-            if let at = checkAt, at <= due { return false } // it will find the new deadline
-            checkAt = due
-            return true
+            if let c = check {
+                if c.due <= due { return } // it will find the new deadline
+                Deadlines.shared.cancel(c.entry)
+            }
+            scheduleLocked(at: due)
         }
-        if schedule { self.schedule(at: due) }
     }
 
     func disarm() {
-        lock.withLock { fire = nil }
+        lock.withLock {
+            fire = nil
+            if let c = check { Deadlines.shared.cancel(c.entry) }
+            check = nil
+        }
     }
 
-    private func schedule(at due: UInt64) {
-        DispatchQueue.global().asyncAfter(deadline: DispatchTime(uptimeNanoseconds: due)) { [weak self] in self?.check() }
+    private func scheduleLocked(at due: UInt64) {
+        generation &+= 1
+        let g = generation
+        check = (Deadlines.shared.schedule(at: due) { [weak self] in self?.checkNow(g) }, due, g)
     }
 
-    private func check() {
+    private func checkNow(_ g: UInt64) {
         let now = DispatchTime.now().uptimeNanoseconds
-        enum Step { case fire(@Sendable () -> Void), again(UInt64), none }
-        let step: Step = lock.withLock {
-            if let at = checkAt, at <= now { checkAt = nil } // this check (or an earlier one)
-            guard let f = fire else { return .none }
-            if now >= deadline { fire = nil; return .fire(f) }
-            if let at = checkAt, at <= deadline { return .none } // another check is pending
-            checkAt = deadline
-            return .again(deadline)
+        let f: (@Sendable () -> Void)? = lock.withLock {
+            guard check?.generation == g else { return nil } // replaced meanwhile
+            check = nil
+            guard let f = fire else { return nil }
+            if now >= deadline { fire = nil; return f }
+            scheduleLocked(at: deadline)
+            return nil
         }
-        switch step {
-        case .fire(let f): f()
-        case .again(let due): schedule(at: due)
-        case .none: break
-        }
+        f?()
     }
 }

@@ -34,7 +34,13 @@ public final class HostOperation: @unchecked Sendable {
     private var pluginOp: OpaquePointer?
     private var started = false
     private var releaseDone = false
-    private var timeoutItem: DispatchWorkItem?
+    /// The final callback has returned (op_release may follow).
+    private var finalReturned = false
+    /// The consumer is done with the operation: it saw the end or cancelled.
+    private var consumerDone = false
+    /// Releases the plugin's op if the consumer has not by then.
+    private var releaseFallback: Deadlines.Entry?
+    private var timeout: Deadlines.Entry?
     private let createdNs = DispatchTime.now().uptimeNanoseconds
     private var firstOutputNs: UInt64?
     private var endHandlers: [@Sendable (Result<OperationResult, VoxPluginError>) -> Void] = []
@@ -95,7 +101,7 @@ public final class HostOperation: @unchecked Sendable {
     }
 
     func finish(_ result: Result<OperationResult, VoxPluginError>) {
-        enum Action { case twice, wake(CheckedContinuation<OperationOutput?, Error>?, CheckedContinuation<[OperationOutput]?, Error>?, release: Bool) }
+        enum Action { case twice, wake(CheckedContinuation<OperationOutput?, Error>?, CheckedContinuation<[OperationOutput]?, Error>?) }
         let action: Action = lock.withLock {
             if outcome != nil { return .twice }
             var r = result
@@ -103,17 +109,17 @@ public final class HostOperation: @unchecked Sendable {
                 r = .failure(VoxPluginError(.timeout, "the operation took longer than its time limit"))
             }
             outcome = r
-            timeoutItem?.cancel()
+            if let t = timeout { Deadlines.shared.cancel(t) }
             let w = head == items.count ? waiter : nil
             if w != nil { waiter = nil }
             let rest = restWaiter
             restWaiter = nil
-            return .wake(w, rest, release: started && !releaseDone ? { releaseDone = true; return true }() : false)
+            return .wake(w, rest)
         }
         switch action {
         case .twice:
             instance.reportMisbehaviour("made a second final callback for one operation")
-        case .wake(let w, let rest, let release):
+        case .wake(let w, let rest):
             recordMetrics()
             let (handlers, outcome) = lock.withLock { () -> ([@Sendable (Result<OperationResult, VoxPluginError>) -> Void], Result<OperationResult, VoxPluginError>?) in
                 defer { endHandlers = [] }
@@ -122,9 +128,51 @@ public final class HostOperation: @unchecked Sendable {
             if let outcome { for h in handlers { h(outcome) } }
             if let w { resumeAtEnd(w) }
             if let rest { resumeRest(rest) }
-            // op_release must not run inside the plugin's own final call.
-            if release { DispatchQueue.global().async { self.releasePluginOp() } }
+            finalCallbackReturns()
         }
+    }
+
+    /// op_release must not run inside the plugin's own final call. The
+    /// consumer releases it when it reads the end (no thread is woken just
+    /// for that); one that already let go has it released on another
+    /// thread now; one that never reads on, within a second.
+    private func finalCallbackReturns() {
+        enum Release { case none, now, consumer }
+        let step: Release = lock.withLock {
+            finalReturned = true
+            guard started, !releaseDone else { return .none }
+            if consumerDone { releaseDone = true; return .now }
+            return .consumer
+        }
+        switch step {
+        case .none: break
+        case .now: DispatchQueue.global().async { self.releasePluginOp() }
+        case .consumer:
+            let entry = Deadlines.shared.schedule(after: 1) { [weak self] in self?.releaseUnlessDone() }
+            lock.withLock { if !releaseDone { releaseFallback = entry } else { Deadlines.shared.cancel(entry) } }
+        }
+    }
+
+    /// The consumer saw the end (or an error, or cancelled): releases the
+    /// plugin's op if its final callback has returned.
+    private func consumerLetGo() {
+        let release: Bool = lock.withLock {
+            consumerDone = true
+            guard outcome != nil, finalReturned, started, !releaseDone else { return false }
+            releaseDone = true
+            if let f = releaseFallback { Deadlines.shared.cancel(f) }
+            return true
+        }
+        if release { releasePluginOp() }
+    }
+
+    private func releaseUnlessDone() {
+        let release: Bool = lock.withLock {
+            if releaseDone { return false }
+            releaseDone = true
+            return true
+        }
+        if release { releasePluginOp() }
     }
 
     /// Runs `f` once with the final outcome (at once if it has one): the
@@ -176,9 +224,8 @@ public final class HostOperation: @unchecked Sendable {
             return (cancelRequested && outcome == nil, rel)
         }
         if timeout > 0, !releaseNow {
-            let item = DispatchWorkItem { [weak self] in self?.expire() }
-            lock.withLock { timeoutItem = item }
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: item)
+            let entry = Deadlines.shared.schedule(after: timeout) { [weak self] in self?.expire() }
+            lock.withLock { if outcome == nil { self.timeout = entry } else { Deadlines.shared.cancel(entry) } }
         }
         if cancelNow { instance.cancel(op) }
         if releaseNow { releasePluginOp() }
@@ -204,6 +251,16 @@ public final class HostOperation: @unchecked Sendable {
     /// The next output; nil after a successful end (see `result`). Throws the
     /// operation's error. Cancelling the calling task cancels the operation.
     public func next() async throws -> OperationOutput? {
+        do {
+            guard let output = try await nextOutput() else { consumerLetGo(); return nil }
+            return output
+        } catch {
+            consumerLetGo()
+            throw error
+        }
+    }
+
+    private func nextOutput() async throws -> OperationOutput? {
         if let fast = try takeBuffered() { return fast }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<OperationOutput?, Error>) in
@@ -246,6 +303,16 @@ public final class HostOperation: @unchecked Sendable {
     /// paused waiting for it. nil after a successful end with nothing left;
     /// throws the operation's error once its outputs were taken.
     public func rest() async throws -> [OperationOutput]? {
+        do {
+            guard let outputs = try await remainingOutputs() else { consumerLetGo(); return nil }
+            return outputs
+        } catch {
+            consumerLetGo()
+            throw error
+        }
+    }
+
+    private func remainingOutputs() async throws -> [OperationOutput]? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<[OperationOutput]?, Error>) in
                 enum Step { case items([OperationOutput], resume: OpaquePointer?), end, wait }
@@ -364,5 +431,6 @@ public final class HostOperation: @unchecked Sendable {
         w?.resume(throwing: VoxPluginError.cancelled)
         rest?.resume(throwing: VoxPluginError.cancelled)
         if let op { instance.cancel(op) }
+        consumerLetGo()
     }
 }

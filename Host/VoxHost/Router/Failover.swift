@@ -84,7 +84,7 @@ final class RouteAttempt: @unchecked Sendable {
     func watchFirstOutput(_ op: HostOperation) -> FirstOutputWatch {
         let w = FirstOutputWatch()
         if let t = limits.firstOutputTimeoutSeconds {
-            DispatchQueue.global().asyncAfter(deadline: .now() + t) { if w.fire() { op.cancel() } }
+            w.entry = Deadlines.shared.schedule(after: t) { if w.fire() { op.cancel() } }
         }
         return w
     }
@@ -107,7 +107,16 @@ final class FirstOutputWatch: @unchecked Sendable {
     var fired: Bool { lock.withLock { _fired } }
     /// True when the timer won (the operation is to be cancelled).
     func fire() -> Bool { lock.withLock { if done { return false }; done = true; _fired = true; return true } }
-    func disarm() { lock.withLock { done = true } }
+    /// The timer's deadline, taken out on disarm.
+    var entry: Deadlines.Entry? {
+        get { lock.withLock { _entry } }
+        set { let now: Bool = lock.withLock { _entry = newValue; return done }; if now, let e = newValue { Deadlines.shared.cancel(e) } }
+    }
+    private var _entry: Deadlines.Entry?
+    func disarm() {
+        let e: Deadlines.Entry? = lock.withLock { done = true; return _entry }
+        if let e { Deadlines.shared.cancel(e) }
+    }
 }
 
 extension VoxDaemon {

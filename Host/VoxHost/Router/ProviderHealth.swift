@@ -26,7 +26,7 @@ public final class ProviderHealth: @unchecked Sendable {
     /// Time to first output, per model: EWMA in seconds and sample count.
     private var ewma: [String: (value: Double, samples: Int)] = [:]
     private var inFlight = 0
-    private var waiters: [(id: UInt64, c: CheckedContinuation<Void, Error>)] = []
+    private var waiters: [(id: UInt64, c: CheckedContinuation<Void, Error>, deadline: Deadlines.Entry)] = []
     private var nextWaiter: UInt64 = 0
     static let alpha = 0.3
 
@@ -169,15 +169,16 @@ public final class ProviderHealth: @unchecked Sendable {
             throw VoxPluginError(.rateLimited, "\(name) is at its limit of \(m) concurrent operations and its queue of \(q) is full", retriable: true)
         case .wait(let timeout):
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
-                let id: UInt64? = lock.withLock {
+                let queued: Bool = lock.withLock {
                     // A slot may have come free meanwhile.
-                    if inFlight < limits.maxConcurrency && waiters.isEmpty { inFlight += 1; return nil }
+                    if inFlight < limits.maxConcurrency && waiters.isEmpty { inFlight += 1; return false }
                     nextWaiter += 1
-                    waiters.append((nextWaiter, c))
-                    return nextWaiter
+                    let id = nextWaiter
+                    let deadline = Deadlines.shared.schedule(after: timeout) { [weak self] in self?.expireWaiter(id, timeout: timeout) }
+                    waiters.append((id, c, deadline))
+                    return true
                 }
-                guard let id else { c.resume(); return }
-                DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in self?.expireWaiter(id, timeout: timeout) }
+                if !queued { c.resume() }
             }
             return Permit(self)
         }
@@ -193,7 +194,11 @@ public final class ProviderHealth: @unchecked Sendable {
 
     fileprivate func releaseSlot() {
         let next: CheckedContinuation<Void, Error>? = lock.withLock {
-            if !waiters.isEmpty { return waiters.removeFirst().c }
+            if !waiters.isEmpty {
+                let w = waiters.removeFirst()
+                Deadlines.shared.cancel(w.deadline)
+                return w.c
+            }
             inFlight -= 1
             return nil
         }
