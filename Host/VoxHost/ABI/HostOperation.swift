@@ -389,6 +389,9 @@ public final class HostOperation: @unchecked Sendable {
         }
     }
 
+    /// When the plugin's first output arrived (uptime ns); nil before.
+    public var firstOutputUptimeNs: UInt64? { lock.withLock { firstOutputNs } }
+
     /// The final result, once `next()` returned nil.
     public var result: OperationResult? {
         if case .success(let r) = lock.withLock({ outcome }) { return r }

@@ -76,6 +76,11 @@ final class RouteAttempt: @unchecked Sendable {
     /// Notes the time to the first output when the attempt goes on past it
     /// (a whole chat answer is gathered before it is committed).
     func markFirstOutput() { let s = seconds; lock.withLock { if firstOutputAt == nil { firstOutputAt = s } } }
+    /// The same for an output that arrived at `uptimeNs` (read later).
+    func markFirstOutput(atUptime uptimeNs: UInt64) {
+        let s = Double(uptimeNs &- min(uptimeNs, startedAt)) / 1e9
+        lock.withLock { if firstOutputAt == nil { firstOutputAt = s } }
+    }
     var firstOutputSeconds: Double { lock.withLock { firstOutputAt } ?? seconds }
 
     /// Cancels `op` if its first output takes longer than the provider's
@@ -84,7 +89,9 @@ final class RouteAttempt: @unchecked Sendable {
     func watchFirstOutput(_ op: HostOperation) -> FirstOutputWatch {
         let w = FirstOutputWatch()
         if let t = limits.firstOutputTimeoutSeconds {
-            w.entry = Deadlines.shared.schedule(after: t) { if w.fire() { op.cancel() } }
+            // An output that came but is not read yet (a whole answer
+            // gathered at the end) counts: only silence is cut off.
+            w.entry = Deadlines.shared.schedule(after: t) { if op.firstOutputUptimeNs == nil, w.fire() { op.cancel() } }
         }
         return w
     }

@@ -91,6 +91,36 @@ extension VoxDaemon {
         let op = try start(instance, VOX_OP_LLM_CHAT, request: VoxJSON.string(JSONValue.object(request)), timeout: a.limits.totalTimeoutSeconds)
         a.bind(op)
         let watch = a.watchFirstOutput(op)
+        func started(_ first: ChatEvent) -> StartedChat {
+            StartedChat(provider: instance.name, model: "\(instance.name)/\(model)", stream: stream, includeUsage: includeUsage,
+                        first: first, operation: op, id: "chatcmpl-\(RequestID.next())", created: Int(Date().timeIntervalSince1970))
+        }
+        func noAnswer() -> VoxError {
+            VoxError(.unavailable, "\(instance.name) ended the chat without an answer", provider: instance.name, retriable: true)
+        }
+        if !stream {
+            // Nothing goes out before the end: the whole answer is gathered
+            // with one wake-up (not one for the first word and one for the
+            // rest), and a failure anywhere in it can still fail over.
+            var events: [ChatEvent] = []
+            do {
+                while let batch = try await op.rest() {
+                    for case .event(let json) in batch { if let e = ChatEvent(json: json) { events.append(e) } }
+                }
+            } catch {
+                watch.disarm()
+                if op.firstOutputUptimeNs == nil { throw a.firstOutputError(error, watch) }
+                guard let e = error as? VoxPluginError else { throw error }
+                throw VoxError(e.code, "\(e.message) (midway through the answer)", provider: instance.name, retriable: e.retriable)
+            }
+            watch.disarm()
+            if let at = op.firstOutputUptimeNs { a.markFirstOutput(atUptime: at) }
+            guard let first = events.first else { throw noAnswer() }
+            var chat = started(first)
+            chat.collected = events
+            chat.finalResult = op.result
+            return chat
+        }
         // Wait for the provider's first word (or its error) before answering.
         var first: ChatEvent?
         do {
@@ -104,25 +134,8 @@ extension VoxDaemon {
         }
         watch.disarm()
         a.markFirstOutput()
-        guard let first else {
-            throw VoxError(.unavailable, "\(instance.name) ended the chat without an answer", provider: instance.name, retriable: true)
-        }
-        var started = StartedChat(provider: instance.name, model: "\(instance.name)/\(model)", stream: stream, includeUsage: includeUsage,
-                                  first: first, operation: op, id: "chatcmpl-\(RequestID.next())", created: Int(Date().timeIntervalSince1970))
-        if !stream {
-            var events = [first]
-            do {
-                // Nothing goes out before the end: one wake-up for the rest, not one per event.
-                while let batch = try await op.rest() {
-                    for case .event(let json) in batch { if let e = ChatEvent(json: json) { events.append(e) } }
-                }
-            } catch let e as VoxPluginError {
-                throw VoxError(e.code, "\(e.message) (midway through the answer)", provider: instance.name, retriable: e.retriable)
-            }
-            started.collected = events
-            started.finalResult = op.result
-        }
-        return started
+        guard let first else { throw noAnswer() }
+        return started(first)
     }
 }
 
