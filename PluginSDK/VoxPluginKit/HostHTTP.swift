@@ -11,28 +11,63 @@ public struct HostHTTP: @unchecked Sendable {
     /// body streams from `response.body`; cancelling the calling task (or
     /// dropping the body unread) closes the connection.
     public func send(_ request: VoxHTTPRequest) async throws -> VoxHTTPResponse {
-        guard let start = host.pointee.http_start else { throw VoxPluginError.unsupported("the host offers no HTTP service") }
         let exchange = HTTPExchange(host: host)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (head: CheckedContinuation<VoxHTTPResponse, Error>) in
                 exchange.setHead(head)
-                var error = vox_type_error()
-                error.struct_size = UInt32(MemoryLayout<vox_type_error>.size)
-                let handle = request.withABI { req in
-                    withUnsafePointer(to: HTTPExchange.callbacks) { cb in
-                        start(hp, req, cb, Unmanaged.passRetained(exchange).toOpaque(), &error)
-                    }
-                }
-                if let handle {
-                    exchange.attach(handle)
-                } else {
-                    Unmanaged.passUnretained(exchange).release() // no callback will come
-                    exchange.failHead(VoxPluginError(abi: &error))
-                }
+                start(request, exchange)
             }
         } onCancel: {
             exchange.cancel()
         }
+    }
+
+    /// Sends a request and returns once the whole response is in (at most
+    /// `limit` body bytes, else an error): the head and body are gathered
+    /// on the host thread that delivers them, and the calling task wakes
+    /// once, at the end — for small answers read whole (a JSON reply).
+    /// Cancelling the calling task closes the connection.
+    public func fetch(_ request: VoxHTTPRequest, limit: Int = 16 << 20) async throws -> VoxHTTPWholeResponse {
+        let exchange = HTTPExchange(host: host)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (whole: CheckedContinuation<VoxHTTPWholeResponse, Error>) in
+                exchange.setWhole(whole, limit: limit)
+                start(request, exchange)
+            }
+        } onCancel: {
+            exchange.cancel()
+        }
+    }
+
+    private func start(_ request: VoxHTTPRequest, _ exchange: HTTPExchange) {
+        guard let start = host.pointee.http_start else {
+            return exchange.failHead(VoxPluginError.unsupported("the host offers no HTTP service"))
+        }
+        var error = vox_type_error()
+        error.struct_size = UInt32(MemoryLayout<vox_type_error>.size)
+        let handle = request.withABI { req in
+            withUnsafePointer(to: HTTPExchange.callbacks) { cb in
+                start(hp, req, cb, Unmanaged.passRetained(exchange).toOpaque(), &error)
+            }
+        }
+        if let handle {
+            exchange.attach(handle)
+        } else {
+            Unmanaged.passUnretained(exchange).release() // no callback will come
+            exchange.failHead(VoxPluginError(abi: &error))
+        }
+    }
+}
+
+/// A response read whole (`HostHTTP.fetch`).
+public struct VoxHTTPWholeResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    /// The first value of a header, case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
     }
 }
 
@@ -214,6 +249,11 @@ final class HTTPExchange: @unchecked Sendable {
     private var released = false
     private var cancelRequested = false
     private var head: CheckedContinuation<VoxHTTPResponse, Error>?
+    /// `fetch`: the head and body gathered here, one resume at the end.
+    private var whole: (c: CheckedContinuation<VoxHTTPWholeResponse, Error>, limit: Int)?
+    private var wholeHead: (status: Int, headers: [(String, String)])?
+    private var wholeBody: [UInt8] = []
+    private var wholeOver = false
     private var chunks: [[UInt8]] = []
     private var end: Result<Void, Error>?
     private var reader: CheckedContinuation<[UInt8]?, Error>?
@@ -265,17 +305,35 @@ final class HTTPExchange: @unchecked Sendable {
         if releaseNow { host.pointee.http_release?(h) }
     }
 
+    func setWhole(_ c: CheckedContinuation<VoxHTTPWholeResponse, Error>, limit: Int) { lock.withLock { whole = (c, limit) } }
+
     func failHead(_ e: Error) {
-        let h = lock.withLock { () -> CheckedContinuation<VoxHTTPResponse, Error>? in defer { head = nil }; return head }
+        let (h, w) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<VoxHTTPWholeResponse, Error>?) in
+            defer { head = nil; whole = nil }
+            return (head, whole?.c)
+        }
         h?.resume(throwing: e)
+        w?.resume(throwing: e)
     }
 
     private func gotHead(status: Int, headers: [(String, String)]) {
-        let h = lock.withLock { () -> CheckedContinuation<VoxHTTPResponse, Error>? in defer { head = nil }; return head }
+        let h = lock.withLock { () -> CheckedContinuation<VoxHTTPResponse, Error>? in
+            if whole != nil { wholeHead = (status, headers) }
+            defer { head = nil }
+            return head
+        }
         h?.resume(returning: VoxHTTPResponse(status: status, headers: headers, body: VoxHTTPBody(exchange: self)))
     }
 
     private func gotBody(_ bytes: [UInt8]) -> Int32 {
+        let gathered: Bool? = lock.withLock {
+            guard let w = whole else { return nil }
+            if wholeOver { return false }
+            wholeBody += bytes
+            if wholeBody.count > w.limit { wholeOver = true; wholeBody = [] }
+            return !wholeOver
+        }
+        if let gathered { return Int32(gathered ? VOX_FLOW_CONTINUE.rawValue : VOX_FLOW_STOP.rawValue) }
         let (r, flow, relay): (CheckedContinuation<[UInt8]?, Error>?, UInt32, Sink?) = lock.withLock {
             if let sink { return (nil, VOX_FLOW_CONTINUE.rawValue, sink) }
             if let r = reader { reader = nil; return (r, VOX_FLOW_CONTINUE.rawValue, nil) }
@@ -319,14 +377,23 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     private func complete(_ error: VoxPluginError?) {
-        let (h, r, handleToRelease, relay): (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?, Sink?) = lock.withLock {
+        let (h, r, handleToRelease, relay, whole): (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?, Sink?,
+                                                    (CheckedContinuation<VoxHTTPWholeResponse, Error>, Result<VoxHTTPWholeResponse, Error>)?) = lock.withLock {
             completed = true
             end = error.map { .failure($0) } ?? .success(())
-            defer { head = nil; reader = nil; self.sink = nil }
+            defer { head = nil; reader = nil; self.sink = nil; self.whole = nil; wholeBody = [] }
             var rel: OpaquePointer?
             if let handle, !released { released = true; rel = handle }
-            return (head, reader, rel, self.sink)
+            var w: (CheckedContinuation<VoxHTTPWholeResponse, Error>, Result<VoxHTTPWholeResponse, Error>)?
+            if let (c, limit) = self.whole {
+                if wholeOver { w = (c, .failure(VoxPluginError.unavailable("response body over \(limit) bytes"))) }
+                else if let error { w = (c, .failure(error)) }
+                else if let h = wholeHead { w = (c, .success(VoxHTTPWholeResponse(status: h.status, headers: h.headers, body: wholeBody))) }
+                else { w = (c, .failure(VoxPluginError.unavailable("connection closed before a response"))) }
+            }
+            return (head, reader, rel, self.sink, w)
         }
+        if let (c, result) = whole { c.resume(with: result) }
         relay?.end(error)
         if let h { h.resume(throwing: error ?? VoxPluginError.unavailable("connection closed before a response")) }
         if let r {

@@ -63,6 +63,19 @@ public struct ProviderClient: Sendable {
         return response
     }
 
+    /// Sends and reads the whole answer with one wake-up of the calling
+    /// task (a JSON reply); any non-2xx status throws the mapped error,
+    /// transport failures keep their code, labelled with the request.
+    public func fetch(_ request: VoxHTTPRequest, limit: Int = 16 << 20) async throws -> VoxHTTPWholeResponse {
+        let what = "\(request.method) \(Self.pathOnly(request.url, base: settings.baseURL))"
+        let answer: VoxHTTPWholeResponse
+        do { answer = try await http.fetch(request, limit: limit) } catch { throw ProviderErrors.transport(error, provider: provider.name, what) }
+        guard (200..<300).contains(answer.status) else {
+            throw ProviderErrors.fromResponse(provider, status: answer.status, headers: answer.headers, body: Array(answer.body.prefix(65_536)))
+        }
+        return answer
+    }
+
     /// A JSON POST.
     public func postJSON(_ path: String, _ body: JSONValue, accept: String? = nil) async throws -> VoxHTTPResponse {
         try await send("POST", path, body: Array(try VoxJSON.encode(body)), contentType: "application/json", accept: accept)
@@ -71,13 +84,9 @@ public struct ProviderClient: Sendable {
     /// GET or POST, then the whole body parsed as JSON (an object or array).
     public func json(_ method: String, _ path: String, body: JSONValue? = nil) async throws -> JSONValue {
         let what = "\(method) \(Self.pathOnly(path, base: ""))"
-        let response: VoxHTTPResponse
-        if let body {
-            response = try await send(method, path, body: Array(try VoxJSON.encode(body)), contentType: "application/json", accept: "application/json")
-        } else {
-            response = try await send(method, path, accept: "application/json")
-        }
-        return try parse(try await collect(response, what: what), what: what)
+        let r = try body.map { request(method, path, body: Array(try VoxJSON.encode($0)), contentType: "application/json", accept: "application/json") }
+            ?? request(method, path, accept: "application/json")
+        return try parse(try await fetch(r).body, what: what)
     }
 
     /// A 2xx body as JSON; anything else is the provider misbehaving (retriable).

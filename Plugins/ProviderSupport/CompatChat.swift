@@ -57,14 +57,29 @@ public struct CompatChat: Sendable {
         let body = try upstreamBody(request)
         let name = client.name
         let what = "POST \(path)"
-        let streamed = body["stream"]?.boolValue == true
-        let response = try await client.postJSON(path, body, accept: streamed ? "text/event-stream" : "application/json")
         var stream = ChatStream(provider: name)
+        guard body["stream"]?.boolValue == true else {
+            // One answer, read whole: this task wakes once, when it is in.
+            let answer = try await client.fetch(client.request("POST", path, body: Array(try VoxJSON.encode(body)),
+                                                               contentType: "application/json", accept: "application/json"))
+            guard answer.header("content-type")?.lowercased().hasPrefix("text/event-stream") == true else {
+                for event in try stream.completion(answer.body) { try await output.emit(event) }
+                return stream.result
+            }
+            // A provider that streamed anyway: its frames are all here.
+            var events: [JSONValue] = []
+            var parser = SSEParser()
+            for frame in parser.feed(answer.body) + parser.finish() where !stream.done { events += try stream.frame(frame) }
+            guard stream.done, stream.sawChoice else {
+                throw VoxPluginError(.unavailable, "\(name): truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
+            }
+            for event in events { try await output.emit(event) }
+            return stream.result
+        }
+        let response = try await client.postJSON(path, body, accept: "text/event-stream")
 
-        // Not streamed (unless the provider streams anyway), or a gateway
-        // that ignored `stream: true`: one JSON completion.
-        let type = response.header("content-type")?.lowercased() ?? ""
-        if type.hasPrefix("application/json") || (!streamed && !type.hasPrefix("text/event-stream")) {
+        // A gateway that ignored `stream: true`: one JSON completion.
+        if response.header("content-type")?.lowercased().hasPrefix("application/json") == true {
             let bytes = try await client.collect(response, what: what)
             for event in try stream.completion(bytes) { try await output.emit(event) }
             return stream.result

@@ -75,6 +75,21 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertEqual(fake.violations, [])
     }
 
+    /// A compatible server that streams although no stream was asked for:
+    /// its frames are read whole, and a stream cut before [DONE] is still
+    /// an error.
+    func testChatWithoutStreamReadsAnAnswerStreamedAnyway() async throws {
+        let i = try await load()
+        fake.alwaysStream = true
+        let out = try await chat(i)
+        XCTAssertEqual(out.events("delta").compactMap { $0["content"]?.stringValue }.joined(), fake.chatReply)
+        XCTAssertEqual(out.result?.finishReason, "stop")
+        fake.script("/chat/completions", .truncatedSSE(afterChunks: 3))
+        let cut = await h.failure { try await self.chat(i) }
+        XCTAssertEqual(cut.code, .unavailable)
+        XCTAssertTrue(cut.message.contains("truncated stream"), cut.message)
+    }
+
     func testChatReadsAwkwardButValidSSE() async throws {
         let i = try await load()
         fake.sseQuirks = true // CRLF, comments, multi-line data, frames cut across writes

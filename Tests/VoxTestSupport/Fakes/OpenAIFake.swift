@@ -56,6 +56,9 @@ public final class OpenAIFake: LoopbackFake {
     /// SSE as a parser must still read it: CRLF line ends, comment lines,
     /// data split over several `data:` lines, frames cut across writes.
     @FakeSetting public var sseQuirks: Bool = false
+    /// Answer chat as SSE even when the request did not ask for a stream
+    /// (an OpenAI-compatible gateway that ignores `stream`).
+    @FakeSetting public var alwaysStream: Bool = false
 
     /// How `path` ("/v1/chat/completions" or "/chat/completions") answers from now on.
     public func script(_ path: String, _ behaviour: Behaviour) { core.script(Self.normalise(path), behaviour) }
