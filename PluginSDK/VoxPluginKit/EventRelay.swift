@@ -18,17 +18,37 @@ extension EventOutput {
     /// transport error. Read the body either with this or as a sequence,
     /// not both.
     public func relay(_ body: VoxHTTPBody, _ transform: @escaping @Sendable (_ chunk: [UInt8], _ events: inout [JSONValue]) throws -> Void) async throws {
-        try await EventRelay(box: box, body: body, transform: transform).run()
+        try await EventRelay(box: box, exchange: body.exchange, lease: body.lease, transform: transform).run()
+    }
+
+    /// Sends `request` and relays its body as above from the moment its
+    /// head arrives: `accept` sees the status and headers on the host's
+    /// thread, and an accepted body is relayed with no wake-up of this task
+    /// in between (on a stream, the first events reach the host one task
+    /// hop sooner). Returns nil at the end of an accepted body; a head that
+    /// `accept` refuses (an error status, another content type) comes back
+    /// as the response, its body unread, for the caller to handle. Throws
+    /// as `relay(_:_:)` does, and the exchange's failure before any head.
+    public func relay(_ http: HostHTTP, _ request: VoxHTTPRequest,
+                      accept: @escaping @Sendable (_ status: Int, _ headers: [(String, String)]) -> Bool,
+                      _ transform: @escaping @Sendable (_ chunk: [UInt8], _ events: inout [JSONValue]) throws -> Void) async throws -> VoxHTTPResponse? {
+        let exchange = HTTPExchange(host: http.host)
+        // No lease: a refused head's response carries its own, and dropping
+        // the relay must not close the body handed back.
+        let relay = EventRelay(box: box, exchange: exchange, lease: nil, transform: transform)
+        exchange.setEarly(accept: accept, sink: relay.sink, rejected: { relay.signal(.rejected($0)) })
+        http.start(request, exchange)
+        return try await relay.run(installed: true)
     }
 }
 
 /// The state of one `relay`: events held while the host pauses, and the
 /// signals (paused, ended) that wake the relaying task.
 final class EventRelay: @unchecked Sendable {
-    private enum Signal { case paused, ended(Error?) }
+    fileprivate enum Signal { case paused, ended(Error?), rejected(VoxHTTPResponse) }
     private let box: OperationBox
     private let exchange: HTTPExchange
-    private let lease: ExchangeLease // the body stays open while it relays
+    private let lease: ExchangeLease? // the body stays open while it relays
     private let transform: @Sendable ([UInt8], inout [JSONValue]) throws -> Void
     private let lock = NSLock()
     private var paused = false // the host said PAUSE; the body is held too
@@ -37,18 +57,23 @@ final class EventRelay: @unchecked Sendable {
     private var signals: [Signal] = []
     private var waiter: CheckedContinuation<Signal, Never>?
 
-    init(box: OperationBox, body: VoxHTTPBody, transform: @escaping @Sendable ([UInt8], inout [JSONValue]) throws -> Void) {
+    init(box: OperationBox, exchange: HTTPExchange, lease: ExchangeLease?, transform: @escaping @Sendable ([UInt8], inout [JSONValue]) throws -> Void) {
         self.box = box
-        exchange = body.exchange
-        lease = body.lease
+        self.exchange = exchange
+        self.lease = lease
         self.transform = transform
     }
 
-    func run() async throws {
+    var sink: HTTPExchange.Sink { HTTPExchange.Sink(chunk: { self.take($0, fromSink: true) }, end: { self.signal(.ended($0)) }) }
+
+    /// Relays to the end (nil), or returns the response whose head was
+    /// refused (`installed`: the sink was bound before the head).
+    @discardableResult
+    func run(installed: Bool = false) async throws -> VoxHTTPResponse? {
         // Chunks that arrived before the sink are taken here, in order;
         // the sink goes in once none is left.
-        let sink = HTTPExchange.Sink(chunk: { self.take($0, fromSink: true) }, end: { self.signal(.ended($0)) })
-        while case .chunks(let queued) = exchange.drainOrInstall(sink) {
+        let sink = self.sink
+        while !installed, case .chunks(let queued) = exchange.drainOrInstall(sink) {
             for chunk in queued {
                 switch UInt32(bitPattern: take(chunk, fromSink: false)) {
                 case VOX_FLOW_CONTINUE.rawValue: continue
@@ -65,7 +90,9 @@ final class EventRelay: @unchecked Sendable {
             case .ended(let error):
                 if let failure = lock.withLock({ failure }) { throw failure }
                 if let error { throw error }
-                return
+                return nil
+            case .rejected(let response):
+                return response
             }
         }
     }
@@ -136,7 +163,7 @@ final class EventRelay: @unchecked Sendable {
         }
     }
 
-    private func signal(_ s: Signal) {
+    fileprivate func signal(_ s: Signal) {
         let w: CheckedContinuation<Signal, Never>? = lock.withLock {
             if let w = waiter { waiter = nil; return w }
             signals.append(s)

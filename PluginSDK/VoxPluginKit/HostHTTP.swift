@@ -39,7 +39,7 @@ public struct HostHTTP: @unchecked Sendable {
         }
     }
 
-    private func start(_ request: VoxHTTPRequest, _ exchange: HTTPExchange) {
+    func start(_ request: VoxHTTPRequest, _ exchange: HTTPExchange) {
         guard let start = host.pointee.http_start else {
             return exchange.failHead(VoxPluginError.unsupported("the host offers no HTTP service"))
         }
@@ -254,6 +254,10 @@ final class HTTPExchange: @unchecked Sendable {
     private var wholeHead: (status: Int, headers: [(String, String)])?
     private var wholeBody: [UInt8] = []
     private var wholeOver = false
+    /// `EventOutput.relay(http:…)`: decides on the head, on the host's
+    /// thread, whether the body goes straight to `sink` (no task wake-up)
+    /// or back to the caller as a response.
+    private var early: (accept: @Sendable (Int, [(String, String)]) -> Bool, sink: Sink, rejected: @Sendable (VoxHTTPResponse) -> Void)?
     private var chunks: [[UInt8]] = []
     private var end: Result<Void, Error>?
     private var reader: CheckedContinuation<[UInt8]?, Error>?
@@ -307,20 +311,32 @@ final class HTTPExchange: @unchecked Sendable {
 
     func setWhole(_ c: CheckedContinuation<VoxHTTPWholeResponse, Error>, limit: Int) { lock.withLock { whole = (c, limit) } }
 
+    func setEarly(accept: @escaping @Sendable (Int, [(String, String)]) -> Bool, sink: Sink, rejected: @escaping @Sendable (VoxHTTPResponse) -> Void) {
+        lock.withLock { early = (accept, sink, rejected) }
+    }
+
     func failHead(_ e: Error) {
-        let (h, w) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<VoxHTTPWholeResponse, Error>?) in
-            defer { head = nil; whole = nil }
-            return (head, whole?.c)
+        let (h, w, early) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<VoxHTTPWholeResponse, Error>?, Sink?) in
+            defer { head = nil; whole = nil; self.early = nil }
+            return (head, whole?.c, self.early?.sink)
         }
         h?.resume(throwing: e)
         w?.resume(throwing: e)
+        early?.end(e)
     }
 
     private func gotHead(status: Int, headers: [(String, String)]) {
-        let h = lock.withLock { () -> CheckedContinuation<VoxHTTPResponse, Error>? in
+        let (h, early) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, (accept: @Sendable (Int, [(String, String)]) -> Bool, sink: Sink, rejected: @Sendable (VoxHTTPResponse) -> Void)?) in
             if whole != nil { wholeHead = (status, headers) }
-            defer { head = nil }
-            return head
+            defer { head = nil; self.early = nil }
+            return (head, self.early)
+        }
+        if let early {
+            if early.accept(status, headers) {
+                lock.withLock { sink = early.sink } // the body follows on this thread, after this returns
+            } else {
+                early.rejected(VoxHTTPResponse(status: status, headers: headers, body: VoxHTTPBody(exchange: self)))
+            }
         }
         h?.resume(returning: VoxHTTPResponse(status: status, headers: headers, body: VoxHTTPBody(exchange: self)))
     }
@@ -381,7 +397,7 @@ final class HTTPExchange: @unchecked Sendable {
                                                     (CheckedContinuation<VoxHTTPWholeResponse, Error>, Result<VoxHTTPWholeResponse, Error>)?) = lock.withLock {
             completed = true
             end = error.map { .failure($0) } ?? .success(())
-            defer { head = nil; reader = nil; self.sink = nil; self.whole = nil; wholeBody = [] }
+            defer { head = nil; reader = nil; self.sink = nil; self.whole = nil; wholeBody = []; early = nil }
             var rel: OpaquePointer?
             if let handle, !released { released = true; rel = handle }
             var w: (CheckedContinuation<VoxHTTPWholeResponse, Error>, Result<VoxHTTPWholeResponse, Error>)?
@@ -391,7 +407,8 @@ final class HTTPExchange: @unchecked Sendable {
                 else if let h = wholeHead { w = (c, .success(VoxHTTPWholeResponse(status: h.status, headers: h.headers, body: wholeBody))) }
                 else { w = (c, .failure(VoxPluginError.unavailable("connection closed before a response"))) }
             }
-            return (head, reader, rel, self.sink, w)
+            // A relay bound before the head hears of a failure before it too.
+            return (head, reader, rel, self.sink ?? early?.sink, w)
         }
         if let (c, result) = whole { c.resume(with: result) }
         relay?.end(error)

@@ -50,6 +50,11 @@ public struct ProviderClient: Sendable {
         } catch {
             throw ProviderErrors.transport(error, provider: provider.name, what)
         }
+        return try await checked(response, what: what)
+    }
+
+    /// A 2xx response as it is; any other status throws the mapped error.
+    public func checked(_ response: VoxHTTPResponse, what: String) async throws -> VoxHTTPResponse {
         guard (200..<300).contains(response.status) else {
             // Error bodies are small; read up to 64 KiB of it, whatever arrives.
             var bytes: [UInt8] = []

@@ -76,39 +76,45 @@ public struct CompatChat: Sendable {
             for event in events { try await output.emit(event) }
             return stream.result
         }
-        let response = try await client.postJSON(path, body, accept: "text/event-stream")
-
-        // A gateway that ignored `stream: true`: one JSON completion.
-        if response.header("content-type")?.lowercased().hasPrefix("application/json") == true {
+        // Each chunk is parsed and its events sent on the host thread that
+        // delivers it (EventOutput.relay), bound before the head arrives: no
+        // hop to this task for the head, nor per token.
+        let request = client.request("POST", path, body: Array(try VoxJSON.encode(body)), contentType: "application/json", accept: "text/event-stream")
+        let progress = SSEProgress(stream)
+        let refused: VoxHTTPResponse?
+        do {
+            refused = try await output.relay(client.http, request, accept: { status, headers in
+                (200..<300).contains(status) && !Self.isJSON(headers)
+            }) { chunk, events in try progress.take(chunk, into: &events) }
+        } catch {
+            if let e = progress.failure { throw e }
+            // Once [DONE] was seen the answer is complete: a transport
+            // failure while the rest drains no longer matters.
+            if !progress.stream.done { throw ProviderErrors.transport(error, provider: name, what) }
+            refused = nil
+        }
+        if let refused {
+            // An error status, or a gateway that ignored `stream: true` and
+            // sent one JSON completion.
+            let response = try await client.checked(refused, what: what)
             let bytes = try await client.collect(response, what: what)
             for event in try stream.completion(bytes) { try await output.emit(event) }
             return stream.result
         }
-
-        // Each chunk is parsed and its events sent on the host thread that
-        // delivers it (EventOutput.relay): no hop to this task per token.
-        let progress = SSEProgress(stream)
-        do {
-            do {
-                try await output.relay(response.body) { chunk, events in try progress.take(chunk, into: &events) }
-            } catch {
-                if let e = progress.failure { throw e }
-                // Once [DONE] was seen the answer is complete: a transport
-                // failure while the rest drains no longer matters.
-                if !progress.stream.done { throw ProviderErrors.transport(error, provider: name, what) }
-            }
-            for frame in progress.parser.finish() where !progress.stream.done {
-                for event in try progress.stream.frame(frame) { try await output.emit(event) }
-            }
-        } catch {
-            response.body.cancel()
-            throw error
+        for frame in progress.parser.finish() where !progress.stream.done {
+            for event in try progress.stream.frame(frame) { try await output.emit(event) }
         }
         stream = progress.stream
         guard stream.done, stream.sawChoice else {
             throw VoxPluginError(.unavailable, "\(name): truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
         }
         return stream.result
+    }
+}
+
+extension CompatChat {
+    static func isJSON(_ headers: [(String, String)]) -> Bool {
+        headers.contains { $0.0.lowercased() == "content-type" && $0.1.lowercased().hasPrefix("application/json") }
     }
 }
 

@@ -90,6 +90,17 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertTrue(cut.message.contains("truncated stream"), cut.message)
     }
 
+    /// A streamed request answered with one JSON completion (a gateway that
+    /// ignores `stream: true`) still gives the whole answer.
+    func testChatStreamAnsweredWholeIsStillRead() async throws {
+        let i = try await load()
+        fake.neverStream = true
+        let out = try await chat(i, Self.streamed)
+        XCTAssertEqual(out.events("delta").compactMap { $0["content"]?.stringValue }.joined(), fake.chatReply)
+        XCTAssertEqual(out.result?.finishReason, "stop")
+        XCTAssertEqual(out.result?.usage?.outputTokens, 5)
+    }
+
     func testChatReadsAwkwardButValidSSE() async throws {
         let i = try await load()
         fake.sseQuirks = true // CRLF, comments, multi-line data, frames cut across writes
@@ -331,18 +342,24 @@ final class OpenAIPluginTests: XCTestCase {
         let i = try await load()
         let cases: [(Int, VoxErrorCode, Bool)] = [(400, .invalidRequest, false), (403, .forbidden, false), (404, .notFound, false),
                                                   (429, .rateLimited, true), (500, .unavailable, true), (503, .unavailable, true)]
+        // Whole answers (fetch) and streams (a relay bound before the head,
+        // which hands an error head back) map statuses alike.
         for (status, code, retriable) in cases {
-            fake.script("/chat/completions", .status(status, retryAfter: status == 429 ? 2 : nil))
-            let e = await h.failure { try await self.chat(i) }
-            XCTAssertEqual(e.code, code, "\(status): \(e.message)")
-            XCTAssertEqual(e.httpStatus, status)
-            XCTAssertEqual(e.retriable, retriable, "\(status)")
-            XCTAssertTrue(e.message.contains("req_fake"), "the request id helps support: \(e.message)")
+            for body in [#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#, Self.streamed] {
+                fake.script("/chat/completions", .status(status, retryAfter: status == 429 ? 2 : nil))
+                let e = await h.failure { try await self.chat(i, body) }
+                XCTAssertEqual(e.code, code, "\(status): \(e.message)")
+                XCTAssertEqual(e.httpStatus, status)
+                XCTAssertEqual(e.retriable, retriable, "\(status)")
+                XCTAssertTrue(e.message.contains("req_fake"), "the request id helps support: \(e.message)")
+            }
         }
-        fake.script("/chat/completions", .status(429, retryAfter: 2))
-        let limited = await h.failure { try await self.chat(i) }
-        XCTAssertEqual(limited.retryAfterMs, 2000)
-        XCTAssertTrue(limited.message.contains("Rate limit reached for requests"), limited.message)
+        for body in [#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#, Self.streamed] {
+            fake.script("/chat/completions", .status(429, retryAfter: 2))
+            let limited = await h.failure { try await self.chat(i, body) }
+            XCTAssertEqual(limited.retryAfterMs, 2000)
+            XCTAssertTrue(limited.message.contains("Rate limit reached for requests"), limited.message)
+        }
 
         fake.script("/audio/speech", .status(503, retryAfter: nil))
         let speech = await h.failure { try await self.speak(i, SynthesisRequest(input: "x")) }
@@ -420,11 +437,13 @@ final class OpenAIPluginTests: XCTestCase {
     func testStallBeforeFirstByteTimesOut() async throws {
         let i = try await load("first_byte_timeout_ms = 300")
         fake.script("/chat/completions", .stallBeforeFirstByte(seconds: 3))
-        let started = Date()
-        let e = await h.failure { try await self.chat(i) }
-        XCTAssertEqual(e.code, .timeout, e.message)
-        XCTAssertTrue(e.retriable)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
+        for body in [#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#, Self.streamed] {
+            let started = Date()
+            let e = await h.failure { try await self.chat(i, body) }
+            XCTAssertEqual(e.code, .timeout, e.message)
+            XCTAssertTrue(e.retriable)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
+        }
     }
 
     func testCancelMidStreamClosesTheUpstreamRequest() async throws {

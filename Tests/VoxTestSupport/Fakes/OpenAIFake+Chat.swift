@@ -89,7 +89,7 @@ extension OpenAIFake {
         case .slowStream(let n, _): words = (0..<n).map { $0 == 0 ? "word0" : " word\($0)" }
         default: break
         }
-        guard streaming || alwaysStream else { return core.json(chatCompletion(model: model, words: words, calls: calls, prompt: prompt), behaviour: behaviour, headers: commonHeaders()) }
+        guard (streaming && !neverStream) || alwaysStream else { return core.json(chatCompletion(model: model, words: words, calls: calls, prompt: prompt), behaviour: behaviour, headers: commonHeaders()) }
 
         let frames = chatFrames(model: model, words: words, calls: calls, prompt: prompt, includeUsage: includeUsage)
         return core.sse(frames, behaviour: behaviour, headers: commonHeaders(), contentType: "text/event-stream; charset=utf-8", quirks: sseQuirks)

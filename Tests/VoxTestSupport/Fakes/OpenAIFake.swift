@@ -59,6 +59,9 @@ public final class OpenAIFake: LoopbackFake {
     /// Answer chat as SSE even when the request did not ask for a stream
     /// (an OpenAI-compatible gateway that ignores `stream`).
     @FakeSetting public var alwaysStream: Bool = false
+    /// Answer chat with one JSON completion even when a stream was asked
+    /// for (a gateway that ignores `stream: true`).
+    @FakeSetting public var neverStream: Bool = false
 
     /// How `path` ("/v1/chat/completions" or "/chat/completions") answers from now on.
     public func script(_ path: String, _ behaviour: Behaviour) { core.script(Self.normalise(path), behaviour) }
