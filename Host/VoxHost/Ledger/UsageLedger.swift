@@ -122,10 +122,14 @@ public final class UsageLedger: @unchecked Sendable {
         }
     }
 
-    /// Writes what is pending and stops the writer (shutdown).
+    /// Writes what is pending and stops the writer (shutdown). A batch the
+    /// writer is in the middle of is waited for: it left the pending list,
+    /// so a final flush alone would return before it is on disk.
     public func stop() async {
-        flusher?.cancel()
+        let writer = flusher
         flusher = nil
+        writer?.cancel()
+        await writer?.value
         await flush()
     }
 
