@@ -29,14 +29,13 @@ public struct HostHTTP: @unchecked Sendable {
     /// Cancelling the calling task closes the connection.
     public func fetch(_ request: VoxHTTPRequest, limit: Int = 16 << 20) async throws -> VoxHTTPWholeResponse {
         let exchange = HTTPExchange(host: host)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (whole: CheckedContinuation<VoxHTTPWholeResponse, Error>) in
-                exchange.setWhole(whole, limit: limit)
-                start(request, exchange)
-            }
-        } onCancel: {
-            exchange.cancel()
-        }
+        let gatherer = BodyGatherer(limit: limit)
+        // Every head is taken: the body goes to the gatherer from the start.
+        exchange.setEarly(accept: { gatherer.head = ($0, $1); return true }, sink: gatherer.sink, rejected: { _ in })
+        start(request, exchange)
+        let body = try await gatherer.wait(cancel: exchange)
+        guard let head = gatherer.head else { throw VoxPluginError.unavailable("connection closed before a response") }
+        return VoxHTTPWholeResponse(status: head.status, headers: head.headers, body: body)
     }
 
     func start(_ request: VoxHTTPRequest, _ exchange: HTTPExchange) {
@@ -144,35 +143,49 @@ public struct VoxHTTPResponse: Sendable {
     /// calling task wakes once, at the end. Cancelling the task closes the
     /// connection. Read the body either with this or as a sequence.
     public func collect(limit: Int = 64 << 20) async throws -> [UInt8] {
-        try await BodyGatherer(body, limit: limit).run()
+        try await BodyGatherer(limit: limit).run(body)
     }
 }
 
-/// One `collect`: the bytes so far and the one wake-up at the end.
+/// One `collect` or `fetch`: the bytes so far, taken on the host's thread,
+/// and the one wake-up at the end.
 final class BodyGatherer: @unchecked Sendable {
-    private let body: VoxHTTPBody
     private let limit: Int
     private let lock = NSLock()
     private var bytes: [UInt8] = []
     private var over = false
     private var end: Result<[UInt8], Error>?
     private var waiter: CheckedContinuation<[UInt8], Error>?
-
-    init(_ body: VoxHTTPBody, limit: Int) {
-        self.body = body
-        self.limit = limit
+    private var _head: (status: Int, headers: [(String, String)])?
+    /// The response head, for `fetch` (set on the host's thread before the body).
+    var head: (status: Int, headers: [(String, String)])? {
+        get { lock.withLock { _head } }
+        set { lock.withLock { _head = newValue } }
     }
 
-    func run() async throws -> [UInt8] {
-        let sink = HTTPExchange.Sink(chunk: { self.take($0) ? Int32(VOX_FLOW_CONTINUE.rawValue) : Int32(VOX_FLOW_STOP.rawValue) },
-                                     end: { self.finish($0) })
+    init(limit: Int) { self.limit = limit }
+
+    var sink: HTTPExchange.Sink {
+        HTTPExchange.Sink(chunk: { self.take($0) ? Int32(VOX_FLOW_CONTINUE.rawValue) : Int32(VOX_FLOW_STOP.rawValue) },
+                          end: { self.finish($0) })
+    }
+
+    /// The rest of a body whose head is in (`collect`).
+    func run(_ body: VoxHTTPBody) async throws -> [UInt8] {
+        let sink = self.sink
         while case .chunks(let queued) = body.exchange.drainOrInstall(sink) {
             for chunk in queued where !take(chunk) {
                 body.cancel()
                 break
             }
         }
-        return try await withTaskCancellationHandler {
+        return try await wait(cancel: body.exchange)
+    }
+
+    /// Waits for the end; cancelling the task closes the exchange, whose
+    /// on_complete ends the wait.
+    func wait(cancel exchange: HTTPExchange) async throws -> [UInt8] {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<[UInt8], Error>) in
                 let now: Result<[UInt8], Error>? = lock.withLock {
                     if let end { return end }
@@ -182,7 +195,7 @@ final class BodyGatherer: @unchecked Sendable {
                 if let now { c.resume(with: now) }
             }
         } onCancel: {
-            body.cancel() // its on_complete ends the wait
+            exchange.cancel()
         }
     }
 
@@ -249,15 +262,11 @@ final class HTTPExchange: @unchecked Sendable {
     private var released = false
     private var cancelRequested = false
     private var head: CheckedContinuation<VoxHTTPResponse, Error>?
-    /// `fetch`: the head and body gathered here, one resume at the end.
-    private var whole: (c: CheckedContinuation<VoxHTTPWholeResponse, Error>, limit: Int)?
-    private var wholeHead: (status: Int, headers: [(String, String)])?
-    private var wholeBody: [UInt8] = []
-    private var wholeOver = false
-    /// `EventOutput.relay(http:…)`: decides on the head, on the host's
+    /// `EventOutput.relay(http:…)` and `fetch`: decides on the head, on the host's
     /// thread, whether the body goes straight to `sink` (no task wake-up)
     /// or back to the caller as a response.
-    private var early: (accept: @Sendable (Int, [(String, String)]) -> Bool, sink: Sink, rejected: @Sendable (VoxHTTPResponse) -> Void)?
+    private var early: Early?
+    typealias Early = (accept: @Sendable (Int, [(String, String)]) -> Bool, sink: Sink, rejected: @Sendable (VoxHTTPResponse) -> Void)
     private var chunks: [[UInt8]] = []
     private var end: Result<Void, Error>?
     private var reader: CheckedContinuation<[UInt8]?, Error>?
@@ -309,25 +318,21 @@ final class HTTPExchange: @unchecked Sendable {
         if releaseNow { host.pointee.http_release?(h) }
     }
 
-    func setWhole(_ c: CheckedContinuation<VoxHTTPWholeResponse, Error>, limit: Int) { lock.withLock { whole = (c, limit) } }
-
     func setEarly(accept: @escaping @Sendable (Int, [(String, String)]) -> Bool, sink: Sink, rejected: @escaping @Sendable (VoxHTTPResponse) -> Void) {
         lock.withLock { early = (accept, sink, rejected) }
     }
 
     func failHead(_ e: Error) {
-        let (h, w, early) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<VoxHTTPWholeResponse, Error>?, Sink?) in
-            defer { head = nil; whole = nil; self.early = nil }
-            return (head, whole?.c, self.early?.sink)
+        let (h, early) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, Sink?) in
+            defer { head = nil; self.early = nil }
+            return (head, self.early?.sink)
         }
         h?.resume(throwing: e)
-        w?.resume(throwing: e)
         early?.end(e)
     }
 
     private func gotHead(status: Int, headers: [(String, String)]) {
-        let (h, early) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, (accept: @Sendable (Int, [(String, String)]) -> Bool, sink: Sink, rejected: @Sendable (VoxHTTPResponse) -> Void)?) in
-            if whole != nil { wholeHead = (status, headers) }
+        let (h, early) = lock.withLock { () -> (CheckedContinuation<VoxHTTPResponse, Error>?, Early?) in
             defer { head = nil; self.early = nil }
             return (head, self.early)
         }
@@ -342,14 +347,6 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     private func gotBody(_ bytes: [UInt8]) -> Int32 {
-        let gathered: Bool? = lock.withLock {
-            guard let w = whole else { return nil }
-            if wholeOver { return false }
-            wholeBody += bytes
-            if wholeBody.count > w.limit { wholeOver = true; wholeBody = [] }
-            return !wholeOver
-        }
-        if let gathered { return Int32(gathered ? VOX_FLOW_CONTINUE.rawValue : VOX_FLOW_STOP.rawValue) }
         let (r, flow, relay): (CheckedContinuation<[UInt8]?, Error>?, UInt32, Sink?) = lock.withLock {
             if let sink { return (nil, VOX_FLOW_CONTINUE.rawValue, sink) }
             if let r = reader { reader = nil; return (r, VOX_FLOW_CONTINUE.rawValue, nil) }
@@ -393,24 +390,15 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     private func complete(_ error: VoxPluginError?) {
-        let (h, r, handleToRelease, relay, whole): (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?, Sink?,
-                                                    (CheckedContinuation<VoxHTTPWholeResponse, Error>, Result<VoxHTTPWholeResponse, Error>)?) = lock.withLock {
+        let (h, r, handleToRelease, relay): (CheckedContinuation<VoxHTTPResponse, Error>?, CheckedContinuation<[UInt8]?, Error>?, OpaquePointer?, Sink?) = lock.withLock {
             completed = true
             end = error.map { .failure($0) } ?? .success(())
-            defer { head = nil; reader = nil; self.sink = nil; self.whole = nil; wholeBody = []; early = nil }
+            defer { head = nil; reader = nil; self.sink = nil; early = nil }
             var rel: OpaquePointer?
             if let handle, !released { released = true; rel = handle }
-            var w: (CheckedContinuation<VoxHTTPWholeResponse, Error>, Result<VoxHTTPWholeResponse, Error>)?
-            if let (c, limit) = self.whole {
-                if wholeOver { w = (c, .failure(VoxPluginError.unavailable("response body over \(limit) bytes"))) }
-                else if let error { w = (c, .failure(error)) }
-                else if let h = wholeHead { w = (c, .success(VoxHTTPWholeResponse(status: h.status, headers: h.headers, body: wholeBody))) }
-                else { w = (c, .failure(VoxPluginError.unavailable("connection closed before a response"))) }
-            }
-            // A relay bound before the head hears of a failure before it too.
-            return (head, reader, rel, self.sink ?? early?.sink, w)
+            // A sink bound before the head hears of a failure before it too.
+            return (head, reader, rel, self.sink ?? early?.sink)
         }
-        if let (c, result) = whole { c.resume(with: result) }
         relay?.end(error)
         if let h { h.resume(throwing: error ?? VoxPluginError.unavailable("connection closed before a response")) }
         if let r {

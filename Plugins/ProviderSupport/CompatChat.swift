@@ -70,9 +70,7 @@ public struct CompatChat: Sendable {
             var events: [JSONValue] = []
             var parser = SSEParser()
             for frame in parser.feed(answer.body) + parser.finish() where !stream.done { events += try stream.frame(frame) }
-            guard stream.done, stream.sawChoice else {
-                throw VoxPluginError(.unavailable, "\(name): truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
-            }
+            try stream.checkComplete()
             for event in events { try await output.emit(event) }
             return stream.result
         }
@@ -104,11 +102,8 @@ public struct CompatChat: Sendable {
         for frame in progress.parser.finish() where !progress.stream.done {
             for event in try progress.stream.frame(frame) { try await output.emit(event) }
         }
-        stream = progress.stream
-        guard stream.done, stream.sawChoice else {
-            throw VoxPluginError(.unavailable, "\(name): truncated stream (the chat stream ended without \(stream.done ? "any choice" : "[DONE]"))", retriable: true)
-        }
-        return stream.result
+        try progress.stream.checkComplete()
+        return progress.stream.result
     }
 }
 
@@ -152,6 +147,14 @@ public struct ChatStream {
     public init(provider: String) { self.provider = provider }
 
     public var result: OperationResult { OperationResult(usage: usage, finishReason: finishReason) }
+
+    /// A stream that ended before `[DONE]`, or without any choice, is a
+    /// provider failure (retriable), never a short answer.
+    public func checkComplete() throws {
+        guard done, sawChoice else {
+            throw VoxPluginError(.unavailable, "\(provider): truncated stream (the chat stream ended without \(done ? "any choice" : "[DONE]"))", retriable: true)
+        }
+    }
 
     /// One SSE event's data: `[DONE]` or a chunk object.
     public mutating func frame(_ data: String) throws -> [JSONValue] {

@@ -66,6 +66,22 @@ final class KitBridgeTests: XCTestCase {
             if let url = request.options?["url"]?.stringValue {
                 var r = VoxHTTPRequest(url: url, headers: [("Authorization", "Bearer \(try context.secret("api_key"))")])
                 r.firstByteTimeoutMs = UInt32(request.options?["first_byte_ms"]?.intValue ?? 0)
+                r.connectTimeoutMs = UInt32(request.options?["connect_ms"]?.intValue ?? 0)
+                // options.read: "fetch" or "collect" read the body whole (options.limit bytes at most).
+                if let read = request.options?["read"]?.stringValue {
+                    let limit = request.options?["limit"]?.intValue ?? 64 << 20
+                    let status: Int, body: [UInt8]
+                    if read == "fetch" {
+                        let whole = try await context.http.fetch(r, limit: limit)
+                        (status, body) = (whole.status, whole.body)
+                    } else {
+                        let response = try await context.http.send(r)
+                        (status, body) = (response.status, try await response.collect(limit: limit))
+                    }
+                    guard status == 200 else { throw VoxPluginError(.unavailable, "upstream said \(status)", httpStatus: status) }
+                    try await output.write(body, format: format)
+                    return OperationResult(usage: Usage(characters: body.count))
+                }
                 let response = try await context.http.send(r)
                 guard response.status == 200 else {
                     throw VoxPluginError(.unavailable, "upstream said \(response.status)", httpStatus: response.status)
@@ -264,6 +280,39 @@ final class KitBridgeTests: XCTestCase {
         let (bytes, result) = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:\(port)/bytes?n=1000000")])))
         XCTAssertEqual(bytes, 1_000_000)
         XCTAssertEqual(result?.usage?.characters, 1_000_000)
+    }
+
+    /// `fetch` (head and body gathered on the host's thread) and `collect`
+    /// (the body after the head): the whole body, the limit, a status, a
+    /// refused connection.
+    func testWholeBodiesWithinTheirLimit() async throws {
+        let i = try Self.makeInstance()
+        let big = "http://127.0.0.1:\(port)/bytes?n=1000000"
+        for read in ["fetch", "collect"] {
+            let (bytes, result) = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string(big), "read": .string(read)])))
+            XCTAssertEqual(bytes, 1_000_000, read)
+            XCTAssertEqual(result?.usage?.characters, 1_000_000)
+            do {
+                _ = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string(big), "read": .string(read), "limit": .number(100_000)])))
+                XCTFail("\(read): expected the limit to refuse the body")
+            } catch let e as VoxPluginError {
+                XCTAssertEqual(e.code, .unavailable)
+                XCTAssertTrue(e.message.contains("response body over 100000 bytes"), e.message)
+            }
+            do {
+                _ = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:\(port)/busy"), "read": .string(read)])))
+                XCTFail("expected the status")
+            } catch let e as VoxPluginError {
+                XCTAssertEqual(e.httpStatus, 503, e.message)
+            }
+        }
+        do {
+            _ = try await run(i, SynthesisRequest(input: "x", options: .object(["url": .string("http://127.0.0.1:1/nothing"), "read": .string("fetch"), "connect_ms": .number(500)])))
+            XCTFail("expected unavailable")
+        } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .unavailable, e.message)
+            XCTAssertTrue(e.retriable)
+        }
     }
 
     func testUpstreamStatusAndTimeouts() async throws {

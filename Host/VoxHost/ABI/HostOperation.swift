@@ -251,9 +251,14 @@ public final class HostOperation: @unchecked Sendable {
     /// The next output; nil after a successful end (see `result`). Throws the
     /// operation's error. Cancelling the calling task cancels the operation.
     public func next() async throws -> OperationOutput? {
+        try await lettingGoAtTheEnd(nextOutput)
+    }
+
+    /// A read that sees the end (nil, or the operation's error) lets go.
+    private func lettingGoAtTheEnd<T>(_ read: () async throws -> T?) async throws -> T? {
         do {
-            guard let output = try await nextOutput() else { consumerLetGo(); return nil }
-            return output
+            guard let value = try await read() else { consumerLetGo(); return nil }
+            return value
         } catch {
             consumerLetGo()
             throw error
@@ -303,13 +308,7 @@ public final class HostOperation: @unchecked Sendable {
     /// paused waiting for it. nil after a successful end with nothing left;
     /// throws the operation's error once its outputs were taken.
     public func rest() async throws -> [OperationOutput]? {
-        do {
-            guard let outputs = try await remainingOutputs() else { consumerLetGo(); return nil }
-            return outputs
-        } catch {
-            consumerLetGo()
-            throw error
-        }
+        try await lettingGoAtTheEnd(remainingOutputs)
     }
 
     private func remainingOutputs() async throws -> [OperationOutput]? {

@@ -14,7 +14,7 @@ struct ChatRoutes {
         router.post("/v1/chat/completions") { request, context in
             let body = try await request.decodeJSON(JSONValue.self, context: context)
             let chat = try await daemon.startChat(body)
-            return chat.stream ? Self.stream(chat, logger: context.logger) : try await Self.whole(chat)
+            return chat.stream ? Self.stream(chat, logger: context.logger) : try Self.whole(chat)
         }
     }
 
@@ -26,22 +26,11 @@ struct ChatRoutes {
         return h
     }
 
-    static func whole(_ chat: StartedChat) async throws -> Response {
+    /// A whole answer: the events gathered by `attemptChat` as one completion.
+    static func whole(_ chat: StartedChat) throws -> Response {
         var assembler = ChatAssembler(chat)
-        if let all = chat.collected {
-            for e in all { assembler.add(e) }
-            let data = try VoxJSON.encode(assembler.completion(chat.finalResult))
-            return Response(status: .ok, headers: headers(chat, contentType: "application/json"), body: .init(byteBuffer: ByteBuffer(bytes: data)))
-        }
-        if let first = chat.first { assembler.add(first) }
-        do {
-            while let out = try await chat.operation.next() {
-                if case .event(let json) = out, let e = ChatEvent(json: json) { assembler.add(e) }
-            }
-        } catch let e as VoxPluginError {
-            throw VoxError(e, provider: chat.provider)
-        }
-        let data = try VoxJSON.encode(assembler.completion(chat.operation.result))
+        for e in chat.collected ?? [] { assembler.add(e) }
+        let data = try VoxJSON.encode(assembler.completion(chat.finalResult))
         return Response(status: .ok, headers: headers(chat, contentType: "application/json"), body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 

@@ -91,7 +91,7 @@ final class RouteAttempt: @unchecked Sendable {
         if let t = limits.firstOutputTimeoutSeconds {
             // An output that came but is not read yet (a whole answer
             // gathered at the end) counts: only silence is cut off.
-            w.entry = Deadlines.shared.schedule(after: t) { if op.firstOutputUptimeNs == nil, w.fire() { op.cancel() } }
+            w.arm(Deadlines.shared.schedule(after: t) { if op.firstOutputUptimeNs == nil, w.fire() { op.cancel() } })
         }
         return w
     }
@@ -114,14 +114,13 @@ final class FirstOutputWatch: @unchecked Sendable {
     var fired: Bool { lock.withLock { _fired } }
     /// True when the timer won (the operation is to be cancelled).
     func fire() -> Bool { lock.withLock { if done { return false }; done = true; _fired = true; return true } }
-    /// The timer's deadline, taken out on disarm.
-    var entry: Deadlines.Entry? {
-        get { lock.withLock { _entry } }
-        set { let now: Bool = lock.withLock { _entry = newValue; return done }; if now, let e = newValue { Deadlines.shared.cancel(e) } }
+    private var entry: Deadlines.Entry?
+    /// The timer's deadline, taken out on disarm (at once if disarmed already).
+    func arm(_ e: Deadlines.Entry) {
+        if lock.withLock({ entry = e; return done }) { Deadlines.shared.cancel(e) }
     }
-    private var _entry: Deadlines.Entry?
     func disarm() {
-        let e: Deadlines.Entry? = lock.withLock { done = true; return _entry }
+        let e: Deadlines.Entry? = lock.withLock { done = true; return entry }
         if let e { Deadlines.shared.cancel(e) }
     }
 }
