@@ -34,8 +34,10 @@ final class OperationBox: @unchecked Sendable {
     /// op_start, which the ABI allows) and runs there until its first
     /// suspension — typically its first request to the host's HTTP
     /// service — instead of waiting for a pool thread to wake up for it.
+    /// It resumes on the host's threads (`HostExecutor`, ABI 1.2), where
+    /// the host's answers arrive; on an older host, on Swift's pool.
     func start(_ work: @escaping @Sendable (OperationBox) async throws -> OperationResult) {
-        let t = Task.immediateDetached { [self] in
+        let t = Task.immediateDetached(executorPreference: HostExecutor(host: host)) { [self] in
             let outcome: Result<OperationResult, VoxPluginError>
             do { outcome = .success(try await work(self)) } catch { outcome = .failure(VoxPluginError.from(error)) }
             self.finish(outcome)

@@ -51,7 +51,8 @@ public struct PluginContext: @unchecked Sendable {
     public var http: HostHTTP { HostHTTP(host: host, hp: hp) }
 
     /// Runs blocking work on a plugin-owned thread and awaits it, keeping the
-    /// Swift concurrency pool free (a C engine that blocks, e.g. a synthesizer).
+    /// host's event loops (where operations run) and Swift's pool free (a C
+    /// engine that blocks, e.g. a synthesizer).
     public func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { cont in
             let t = Thread { cont.resume(with: Result { try work() }) }

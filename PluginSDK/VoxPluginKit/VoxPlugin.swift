@@ -9,11 +9,12 @@
 /// }
 /// ```
 ///
-/// Threading: every method may run concurrently with the others, on the
-/// Swift concurrency pool. An operation's method starts on the host's
-/// thread that asked for it and runs there until its first `await`, so
-/// the code before that must be quick. Do not block in them: long
-/// synchronous work belongs on your own thread (see
+/// Threading: every method may run concurrently with the others. An
+/// operation's method starts on the host's thread that asked for it and
+/// runs there until its first `await`; it goes on on the host's event loops
+/// (`HostExecutor`, built on the host's `run_soon`; Swift's pool with a host
+/// older than ABI 1.2). Those threads also carry the host's I/O, so do not
+/// block in them: long synchronous work belongs on your own thread (see
 /// `PluginContext.runBlocking`).
 /// Cancellation: when the host cancels an operation its task is cancelled;
 /// check `Task.checkCancellation()` or let `AudioOutput.write` throw.

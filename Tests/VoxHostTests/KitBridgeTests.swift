@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import XCTest
 @testable import VoxHost
 import VoxPluginKit
@@ -93,6 +94,12 @@ final class KitBridgeTests: XCTestCase {
                 }
                 return OperationResult(usage: Usage(characters: total))
             }
+            // options.where: after a suspension, say which thread the task
+            // went on on (as the voice, in a metadata event).
+            if request.options?["where"] != nil {
+                await Task.yield()
+                try await output.metadata(model: "m1", voice: KitBridgeTests.threadName())
+            }
             let n = request.options?["chunks"]?.intValue ?? 1
             let chunk = [UInt8](repeating: 7, count: 640)
             for _ in 0..<n { try await output.write(chunk, format: format) }
@@ -100,9 +107,23 @@ final class KitBridgeTests: XCTestCase {
         }
     }
 
-    static func makeInstance(settings: JSONValue = .object([:])) throws -> PluginInstance {
+    /// "loop" on one of the host's event loops, else "pool".
+    static func threadName() -> String { MultiThreadedEventLoopGroup.currentEventLoop == nil ? "pool" : "loop" }
+
+    /// The host's table as a 1.1 host had it: no run_soon.
+    static let hostWithoutRunSoon: UnsafePointer<vox_host_api> = {
+        var api = HostServices.table.pointee
+        api.struct_size = UInt32(MemoryLayout<vox_host_api>.offset(of: \.run_soon)!)
+        api.abi_minor = 1
+        api.run_soon = nil
+        let p = UnsafeMutablePointer<vox_host_api>.allocate(capacity: 1)
+        p.initialize(to: api)
+        return UnsafePointer(p)
+    }()
+
+    static func makeInstance(settings: JSONValue = .object([:]), host: UnsafePointer<vox_host_api> = HostServices.table) throws -> PluginInstance {
         var err = vox_type_error()
-        guard let d = VoxPluginExport.entry(KitTestPlugin.self, UInt32(VOX_ABI_MAJOR), UInt32(VOX_ABI_MINOR), HostServices.table, &err) else {
+        guard let d = VoxPluginExport.entry(KitTestPlugin.self, UInt32(VOX_ABI_MAJOR), host.pointee.abi_minor, host, &err) else {
             throw VoxPluginError(abi: &err)
         }
         let image = try PluginImage.validate(d, path: "in-process", copy: "in-process", sha256: "-", expectedName: "kittest")
@@ -149,6 +170,25 @@ final class KitBridgeTests: XCTestCase {
             if n % 12800 == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
         }
         XCTAssertEqual(n, 200 * 640)
+    }
+
+    /// ABI 1.2: an operation's task goes on on the host's event loops after
+    /// it suspends (run_soon); with a 1.1 host it still runs, on Swift's pool.
+    func testOperationsResumeOnTheHostsLoops() async throws {
+        func voiceAfterASuspension(_ i: PluginInstance) async throws -> String? {
+            let op = try i.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: "x", options: .object(["where": .bool(true)]))),
+                                 bufferBytes: 1 << 16, timeout: 30)
+            var voice: String?
+            while let out = try await op.next() {
+                if case .event(let json) = out, let v = try? VoxJSON.decode(JSONValue.self, from: Data(json.utf8))["voice"]?.stringValue { voice = v }
+            }
+            XCTAssertNotNil(op.result, "the operation finished")
+            return voice
+        }
+        let onLoops = try await voiceAfterASuspension(try Self.makeInstance())
+        XCTAssertEqual(onLoops, "loop")
+        let older = try await voiceAfterASuspension(try Self.makeInstance(host: Self.hostWithoutRunSoon))
+        XCTAssertEqual(older, "pool", "a 1.1 host has no run_soon: Swift's pool")
     }
 
     func testStreamingInputReachesThePluginAndEnds() async throws {

@@ -109,16 +109,18 @@ enum ProviderBench {
         await fake.stop()
     }
 
-    /// voxd in this process on a temp socket, with the OpenAI plugin pointed at `fake`.
+    /// The real voxd binary, started like an admin would start it, on a temp
+    /// socket with the OpenAI plugin pointed at `fake` — its own process, as
+    /// LiteLLM is, so the comparison measures the daemon users run and voxd
+    /// does not share this process's event loops with the client and fake.
     struct RunningDaemon {
         let socketPath: String
-        let daemon: VoxDaemon
-        let running: Task<Void, Error>
+        let process: Process
         func url(_ path: String) -> String { URL(httpURLWithSocketPath: socketPath, uri: path)!.absoluteString }
         func stop() async {
-            running.cancel()
-            _ = await running.result
-            await daemon.registry.shutdown()
+            Bench.daemonPid = 0
+            process.terminate()
+            process.waitUntilExit()
         }
     }
 
@@ -134,19 +136,34 @@ enum ProviderBench {
             [secrets]
             api_key = "env:VOXD_BENCH_OPENAI_KEY"
             """.utf8))
-        var config = DaemonConfig()
-        config.stateDir = dir
-        config.socketPath = "\(dir)/voxd.sock"
-        config.pluginsDir = pluginsDir
-        config.pluginsDirExplicit = true
-        let daemon = try VoxDaemon(config: config, configFile: nil, logger: Bench.quiet, binaryDir: Bench.binDir)
-        let report = try await daemon.registry.reload()
-        guard report.failed.isEmpty else { fatalError("openai plugin failed: \(report.failed)") }
-        let app = try APIServer.application(daemon: daemon, services: [])
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Bench.quiet))
-        let running = Task { try await group.run() }
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: config.socketPath) { try await Task.sleep(nanoseconds: 10_000_000) }
-        return RunningDaemon(socketPath: config.socketPath, daemon: daemon, running: running)
+        // An empty config file: the embedded defaults, whatever etc/ holds.
+        _ = FileManager.default.createFile(atPath: "\(dir)/voxd.toml", contents: Data())
+        let socket = "\(dir)/voxd.sock"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "\(Bench.binDir)/voxd")
+        p.arguments = ["--config", "\(dir)/voxd.toml", "--socket", socket, "--state-dir", dir,
+                       "--plugins-dir", pluginsDir, "--log-level", "error"]
+        try p.run()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // Ready when the socket answers and the plugin is loaded.
+        var ready = false
+        for _ in 0..<500 where !ready && p.isRunning {
+            if FileManager.default.fileExists(atPath: socket),
+               let r = try? await client.execute(HTTPClientRequest(url: URL(httpURLWithSocketPath: socket, uri: "/v1/models")!.absoluteString), timeout: .seconds(5)),
+               r.status == .ok, let body = try? await r.body.collect(upTo: 1 << 20), String(buffer: body).contains("openai/") {
+                ready = true
+            } else {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+        }
+        try await client.shutdown()
+        if ready {
+            Bench.daemonPid = p.processIdentifier
+            return RunningDaemon(socketPath: socket, process: p)
+        }
+        guard p.isRunning else { throw BenchError("voxd exited with status \(p.terminationStatus)") }
+        p.terminate()
+        throw BenchError("voxd did not come up on \(socket) with the openai plugin within 10 s")
     }
 
     static func median(_ a: [Double]) -> Double { a.sorted()[a.count / 2] }

@@ -86,6 +86,7 @@ enum HostServices {
         HostHTTPService.install(into: &api)
         HostTimers.install(into: &api)
         HostWebSocketService.install(into: &api)
+        HostLoops.install(into: &api)
 
         let p = UnsafeMutablePointer<vox_host_api>.allocate(capacity: 1)
         p.initialize(to: api)

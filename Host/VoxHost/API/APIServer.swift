@@ -42,7 +42,8 @@ public enum APIServer {
             router: router,
             // WebSocket upgrades for /v1/audio/transcriptions/stream; every
             // other request is plain HTTP/1.1.
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30)))),
+            server: .voxd(webSocketResponder: router.buildResponder(),
+                          configuration: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30)))),
             configuration: .init(address: .unixDomainSocket(path: path), serverName: "voxd/\(VoxDaemon.version)"),
             services: services,
             onServerRunning: { _ in

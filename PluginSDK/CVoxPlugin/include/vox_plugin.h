@@ -1,9 +1,10 @@
 /*
- * vox_plugin.h — the voxd plugin ABI, version 1.1.
+ * vox_plugin.h — the voxd plugin ABI, version 1.2.
  *
  * History: 1.0 — entry, descriptor, vtable, services (log, metrics, clock,
  * secrets, operation reporting, outbound HTTP, timers). 1.1 — outbound
- * WebSocket (ws_* at the end of vox_host_api).
+ * WebSocket (ws_* at the end of vox_host_api). 1.2 — run_soon, to run a
+ * plugin's asynchronous work on the host's threads.
  *
  * This header is the whole contract between voxd (the host) and a provider
  * plugin (a shared object loaded with dlopen). A plugin written in C needs
@@ -76,7 +77,7 @@ extern "C" {
 #endif
 
 #define VOX_ABI_MAJOR 1
-#define VOX_ABI_MINOR 1
+#define VOX_ABI_MINOR 2
 
 /* The one symbol a plugin exports (see vox_plugin_entry_fn). */
 #define VOX_PLUGIN_ENTRY_SYMBOL "vox_plugin_entry"
@@ -388,6 +389,22 @@ typedef struct vox_host_api {
     void (*ws_cancel)(vox_host_ws *ws);
     /* Releases the handle: exactly once, after on_close. */
     void (*ws_release)(vox_host_ws *ws);
+
+    /* --- running work on the host's threads (since 1.2: check
+     * VOX_HAS_FIELD(api, run_soon))
+     *
+     * Queues fn(user) to run exactly once, soon, never inside this call.
+     * Called on one of the host's event-loop threads (inside op_start, or in
+     * an HTTP, WebSocket or operation callback), fn runs later on that same
+     * thread, in order with the host's other work there; called from any
+     * other thread, fn runs on one of the host's event-loop threads. The
+     * host's answers to the work (HTTP and WebSocket callbacks for requests
+     * started there) come back to that thread too, so an asynchronous
+     * runtime whose executor is built on run_soon serves a request without
+     * handing it between threads (VoxPluginKit's operations do this). fn
+     * shares the thread with the host's I/O: it must not block, and long
+     * computations belong on the plugin's own threads. */
+    void (*run_soon)(void (*fn)(void *user), void *user);
 } vox_host_api;
 
 /* ======================================================================== */
