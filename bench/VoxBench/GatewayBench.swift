@@ -5,7 +5,8 @@ import VoxTestSupport
 
 /// voxd against the LiteLLM proxy (PyPI `litellm[proxy]`), both in front of
 /// the same loopback OpenAI fake, with the fake called directly as the
-/// baseline; same process, same client, targets in rotating order:
+/// baseline; same client, targets in rotating order (voxd and LiteLLM each
+/// in its own process, the fake and the client in this one):
 /// - non-streaming chat at concurrency 1, 8, 32: throughput and the latency
 ///   each gateway adds at p50/p99 (targets: voxd's added p99 ≤ 1/20 of
 ///   LiteLLM's, its throughput ≥ 10× LiteLLM's);

@@ -2,12 +2,11 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import ServiceLifecycle
-import VoxHost
 import VoxTestSupport
 
 /// A remote provider through voxd against the same loopback fake called
-/// directly, same process, same client, alternating runs:
+/// directly (the fake in this process, voxd in its own), same client,
+/// alternating runs:
 /// - streamed chat: added time to the first content frame (target < 1 ms
 ///   median) and throughput on a 1,000-chunk stream (target ≤ 5% loss);
 /// - /v1/audio/speech PCM passthrough bytes/s (target ≥ 90% of direct).
