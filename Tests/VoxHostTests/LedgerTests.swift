@@ -96,6 +96,27 @@ final class LedgerTests: XCTestCase {
         await again.stop()
     }
 
+    /// Shutdown stops the ledger from a cancelled task (the service group
+    /// cancels the daemon's); the pending rows must still reach the store.
+    func testStopInACancelledTaskWritesWhatIsPending() async throws {
+        let store = try VoxStore(stateDir: TestPaths.tempDir("ledger-stop"))
+        var settings = UsageLedger.Settings()
+        settings.flushSeconds = 3600 // only stop() writes
+        let ledger = UsageLedger(store: store, settings: settings, logger: Logger(label: "test"))
+        try await ledger.start()
+        for _ in 0..<3 { ledger.record(entry(key: "key_0000000000000002", cost: 0.25)) }
+        let stopping = Task {
+            try? await Task.sleep(nanoseconds: 60_000_000_000) // ends at once: cancelled below
+            XCTAssertTrue(Task.isCancelled)
+            await ledger.stop()
+        }
+        stopping.cancel()
+        await stopping.value
+        XCTAssertEqual(ledger.state.pending, 0)
+        let rows = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage") }
+        XCTAssertEqual(rows, 3)
+    }
+
     func testUTCDaysAndMonths() {
         // The integer conversion agrees with Calendar over four centuries of days, leap years included.
         var t = -2_208_988_800.0 // 1900-01-01

@@ -167,22 +167,10 @@ public final class UsageLedger: @unchecked Sendable {
         guard !batch.isEmpty else { return }
         defer { lock.withLock { writing = (0, nil) } }
         do {
-            try await store.write { db in
-                let sql = """
-                    INSERT INTO usage (at, day, request_id, client, key_id, kind, provider, model, voice, input_tokens, output_tokens,
-                                       characters, audio_seconds, prices, cost_usd, ttfb_ms, total_ms, outcome, retries, failovers)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-                let statement = try db.cachedStatement(sql: sql)
-                for e in batch {
-                    let prices = e.prices.isEmpty ? nil : JSONValue.object(e.prices.mapValues(JSONValue.number)).serialized
-                    try statement.execute(arguments: [
-                        e.at.timeIntervalSince1970, Self.day(e.at), e.requestID, e.client, e.keyID, e.kind, e.provider, e.model, e.voice,
-                        e.usage.inputTokens, e.usage.outputTokens, e.usage.characters, e.usage.audioSeconds, prices, e.costUSD,
-                        e.ttfbMs, e.totalMs, e.outcome, e.retries, e.failovers,
-                    ])
-                }
-            }
+            // In a task of its own: shutdown cancels the daemon's tasks, and
+            // GRDB refuses to start a write for a cancelled one — the last
+            // batch, written by stop(), was lost that way on every SIGTERM.
+            try await Task.detached { [store] in try await Self.insert(batch, into: store) }.value
             lock.withLock { written += batch.count; lastFlushAt = Date(); pruneOldPeriods() }
         } catch {
             lock.withLock {
@@ -190,6 +178,25 @@ public final class UsageLedger: @unchecked Sendable {
                 writeErrors += 1
             }
             logger.error("usage ledger: batch not written; kept for the next window", metadata: ["rows": .stringConvertible(batch.count), "error": .string("\(error)")])
+        }
+    }
+
+    private static func insert(_ batch: [UsageEntry], into store: VoxStore) async throws {
+        try await store.write { db in
+            let sql = """
+                INSERT INTO usage (at, day, request_id, client, key_id, kind, provider, model, voice, input_tokens, output_tokens,
+                                   characters, audio_seconds, prices, cost_usd, ttfb_ms, total_ms, outcome, retries, failovers)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            let statement = try db.cachedStatement(sql: sql)
+            for e in batch {
+                let prices = e.prices.isEmpty ? nil : JSONValue.object(e.prices.mapValues(JSONValue.number)).serialized
+                try statement.execute(arguments: [
+                    e.at.timeIntervalSince1970, Self.day(e.at), e.requestID, e.client, e.keyID, e.kind, e.provider, e.model, e.voice,
+                    e.usage.inputTokens, e.usage.outputTokens, e.usage.characters, e.usage.audioSeconds, prices, e.costUSD,
+                    e.ttfbMs, e.totalMs, e.outcome, e.retries, e.failovers,
+                ])
+            }
         }
     }
 
