@@ -24,12 +24,15 @@ public enum VoxPluginExport {
 enum KitImage {
     private static let lock = NSLock()
     nonisolated(unsafe) private(set) static var host: UnsafePointer<vox_host_api>?
+    /// Where operations' tasks go on (nil before ABI 1.2: Swift's pool).
+    nonisolated(unsafe) private(set) static var executor: HostExecutor?
     nonisolated(unsafe) private static var factory: ((PluginContext) throws -> any VoxPlugin)?
     nonisolated(unsafe) private static var descriptor: UnsafeMutablePointer<vox_plugin_descriptor>?
 
     static func install<P: VoxPlugin>(_ type: P.Type, host: UnsafePointer<vox_host_api>) -> UnsafePointer<vox_plugin_descriptor> {
         lock.withLock {
             self.host = host
+            executor = HostExecutor(host: host)
             factory = { try P(context: $0) }
             if let d = descriptor { return UnsafePointer(d) }
             let info = P.info

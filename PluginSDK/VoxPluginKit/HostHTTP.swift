@@ -65,9 +65,7 @@ public struct VoxHTTPWholeResponse: Sendable {
     public var body: [UInt8]
 
     /// The first value of a header, case-insensitively.
-    public func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
-    }
+    public func header(_ name: String) -> String? { headers.header(name) }
 }
 
 public struct VoxHTTPRequest: Sendable {
@@ -134,9 +132,7 @@ public struct VoxHTTPResponse: Sendable {
     public var body: VoxHTTPBody
 
     /// The first value of a header, case-insensitively.
-    public func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
-    }
+    public func header(_ name: String) -> String? { headers.header(name) }
 
     /// Collects the whole body, refusing more than `limit` bytes. The
     /// chunks are gathered on the host thread that delivers them: the
@@ -442,5 +438,12 @@ final class HTTPExchange: @unchecked Sendable {
             return completed ? nil : handle
         }
         if let h { host.pointee.http_cancel?(h) }
+    }
+}
+
+extension Array where Element == (String, String) {
+    /// The first value of header `name` in a header list, case-insensitively.
+    public func header(_ name: String) -> String? {
+        first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
     }
 }

@@ -37,7 +37,7 @@ final class OperationBox: @unchecked Sendable {
     /// It resumes on the host's threads (`HostExecutor`, ABI 1.2), where
     /// the host's answers arrive; on an older host, on Swift's pool.
     func start(_ work: @escaping @Sendable (OperationBox) async throws -> OperationResult) {
-        let t = Task.immediateDetached(executorPreference: HostExecutor(host: host)) { [self] in
+        let t = Task.immediateDetached(executorPreference: KitImage.executor) { [self] in
             let outcome: Result<OperationResult, VoxPluginError>
             do { outcome = .success(try await work(self)) } catch { outcome = .failure(VoxPluginError.from(error)) }
             self.finish(outcome)

@@ -82,7 +82,7 @@ public struct CompatChat: Sendable {
         let refused: VoxHTTPResponse?
         do {
             refused = try await output.relay(client.http, request, accept: { status, headers in
-                (200..<300).contains(status) && !Self.isJSON(headers)
+                (200..<300).contains(status) && headers.header("content-type")?.lowercased().hasPrefix("application/json") != true
             }) { chunk, events in try progress.take(chunk, into: &events) }
         } catch {
             if let e = progress.failure { throw e }
@@ -104,12 +104,6 @@ public struct CompatChat: Sendable {
         }
         try progress.stream.checkComplete()
         return progress.stream.result
-    }
-}
-
-extension CompatChat {
-    static func isJSON(_ headers: [(String, String)]) -> Bool {
-        headers.contains { $0.0.lowercased() == "content-type" && $0.1.lowercased().hasPrefix("application/json") }
     }
 }
 

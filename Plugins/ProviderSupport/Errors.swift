@@ -14,7 +14,7 @@ import VoxPluginKit
 public enum ProviderErrors {
     /// Maps a non-2xx response. `body` is what was read of it (may be cut).
     public static func fromResponse(_ provider: Provider, status: Int, headers: [(String, String)], body: [UInt8]) -> VoxPluginError {
-        func header(_ name: String) -> String? { headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1 }
+        func header(_ name: String) -> String? { headers.header(name) }
         let parsed = try? VoxJSON.decode(JSONValue.self, from: Data(body))
         let said = provider.errorBody(parsed, body)
         var detail = said.message ?? snippet(body)

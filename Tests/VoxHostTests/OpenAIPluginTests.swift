@@ -25,7 +25,7 @@ final class OpenAIPluginTests: XCTestCase {
         try await h.load(settings: "base_url = \"\(fake.baseURL)\"\n\(settings)", keyVar: secrets ? keyVar : nil)
     }
 
-    func chat(_ i: PluginInstance, _ body: String = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#) async throws -> PluginHarness.Outcome {
+    func chat(_ i: PluginInstance, _ body: String = OpenAIPluginTests.whole) async throws -> PluginHarness.Outcome {
         try await h.run(i, VOX_OP_LLM_CHAT, body)
     }
 
@@ -110,6 +110,7 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertEqual(out.result?.finishReason, "stop")
     }
 
+    static let whole = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#
     static let streamed = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}"#
 
     /// The relay sends events from the host's I/O thread; a consumer far
@@ -345,7 +346,7 @@ final class OpenAIPluginTests: XCTestCase {
         // Whole answers (fetch) and streams (a relay bound before the head,
         // which hands an error head back) map statuses alike.
         for (status, code, retriable) in cases {
-            for body in [#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#, Self.streamed] {
+            for body in [Self.whole, Self.streamed] {
                 fake.script("/chat/completions", .status(status, retryAfter: status == 429 ? 2 : nil))
                 let e = await h.failure { try await self.chat(i, body) }
                 XCTAssertEqual(e.code, code, "\(status): \(e.message)")
@@ -354,7 +355,7 @@ final class OpenAIPluginTests: XCTestCase {
                 XCTAssertTrue(e.message.contains("req_fake"), "the request id helps support: \(e.message)")
             }
         }
-        for body in [#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#, Self.streamed] {
+        for body in [Self.whole, Self.streamed] {
             fake.script("/chat/completions", .status(429, retryAfter: 2))
             let limited = await h.failure { try await self.chat(i, body) }
             XCTAssertEqual(limited.retryAfterMs, 2000)
@@ -437,7 +438,7 @@ final class OpenAIPluginTests: XCTestCase {
     func testStallBeforeFirstByteTimesOut() async throws {
         let i = try await load("first_byte_timeout_ms = 300")
         fake.script("/chat/completions", .stallBeforeFirstByte(seconds: 3))
-        for body in [#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}"#, Self.streamed] {
+        for body in [Self.whole, Self.streamed] {
             let started = Date()
             let e = await h.failure { try await self.chat(i, body) }
             XCTAssertEqual(e.code, .timeout, e.message)

@@ -14,16 +14,14 @@ import NIOPosix
 /// `.delegateAndChannel(on:)`, was tried and made the pool close and reopen
 /// connections under concurrency: 25–35% less throughput at 8 clients.)
 enum HostLoops {
-    static let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-
-    /// The loop the calling thread runs, if it is one of the host's.
-    static var current: (any EventLoop)? { MultiThreadedEventLoopGroup.currentEventLoop }
+    static let group = MultiThreadedEventLoopGroup.singleton
 
     static func install(into api: inout vox_host_api) {
         api.run_soon = { fn, user in
             guard let fn else { return }
             nonisolated(unsafe) let user = user
-            (HostLoops.current ?? HostLoops.group.next()).execute { fn(user) }
+            // any(): the calling thread's loop when it is one of the group's.
+            HostLoops.group.any().execute { fn(user) }
         }
     }
 }
