@@ -86,7 +86,8 @@ final class LocalTTSPlugin: VoxPlugin {
             selection.rateWPM = Int((Double(selection.rateWPM) * speed).rounded())
         }
         try await limiter.acquire()
-        defer { Task { await limiter.release() } }
+        // Released before the result is reported: the next request finds the slot free.
+        defer { limiter.release() }
         try await output.metadata(model: Self.model, voice: voiceName)
         let engine = self.engine
         let rate = engine.sampleRate
@@ -127,12 +128,15 @@ final class LocalTTSPlugin: VoxPlugin {
     }
 }
 
-/// Bounds concurrent syntheses and the queue in front of them.
-actor ConcurrencyLimiter {
+/// Bounds concurrent syntheses and the queue in front of them. A lock, not an
+/// actor, so that `release` takes effect before the operation that held the
+/// slot reports its end.
+final class ConcurrencyLimiter: @unchecked Sendable {
     private let maxRunning: Int
     private let maxQueued: Int
+    private let lock = NSLock()
     private var running = 0
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var waiting: [CheckedContinuation<Void, any Error>] = []
 
     init(running: Int, queued: Int) {
         maxRunning = running
@@ -140,15 +144,39 @@ actor ConcurrencyLimiter {
     }
 
     func acquire() async throws {
-        if running < maxRunning { running += 1; return }
-        guard waiting.count < maxQueued else {
-            throw VoxPluginError(.rateLimited, "localtts is busy: \(maxRunning) running and \(maxQueued) queued (settings.max_concurrent, settings.max_queued)", retryAfterMs: 1000)
+        let granted: Bool = lock.withLock {
+            guard running < maxRunning else { return false }
+            running += 1
+            return true
         }
-        // Wait for a slot; release() hands its slot over directly.
-        await withCheckedContinuation { waiting.append($0) }
+        if granted { return }
+        // Decided again under the lock: a slot may have freed, or the queue
+        // filled, since. release() hands its slot over directly.
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            enum Decision { case granted, refused, queued }
+            let decision: Decision = lock.withLock {
+                if running < maxRunning { running += 1; return .granted }
+                guard waiting.count < maxQueued else { return .refused }
+                waiting.append(c)
+                return .queued
+            }
+            switch decision {
+            case .granted: c.resume()
+            case .refused: c.resume(throwing: busy)
+            case .queued: break
+            }
+        }
+    }
+
+    private var busy: VoxPluginError {
+        VoxPluginError(.rateLimited, "localtts is busy: \(maxRunning) running and \(maxQueued) queued (settings.max_concurrent, settings.max_queued)", retryAfterMs: 1000)
     }
 
     func release() {
-        if waiting.isEmpty { running -= 1 } else { waiting.removeFirst().resume() }
+        let next: CheckedContinuation<Void, any Error>? = lock.withLock {
+            if waiting.isEmpty { running -= 1; return nil }
+            return waiting.removeFirst()
+        }
+        next?.resume()
     }
 }
