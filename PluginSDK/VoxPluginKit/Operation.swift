@@ -30,18 +30,20 @@ final class OperationBox: @unchecked Sendable {
     }
 
     /// Starts the work; its outcome becomes the single final callback.
-    /// The work begins at once on the host's calling thread (inside
-    /// op_start, which the ABI allows) and runs there until its first
-    /// suspension — typically its first request to the host's HTTP
-    /// service — instead of waiting for a pool thread to wake up for it.
-    /// It resumes on the host's threads (`HostExecutor`, ABI 1.2), where
-    /// the host's answers arrive; on an older host, on Swift's pool.
+    /// With a 1.2 host the work is queued on the host's calling loop
+    /// (`HostExecutor`): it starts there as soon as op_start returns to
+    /// the loop, and resumes there when the host's answers arrive. (Not
+    /// `Task.immediateDetached`: a task started that way from a pool
+    /// thread lost its executor preference in about half the runs with
+    /// Swift 6.3 and went on on the pool.) With an older host it begins
+    /// at once on the calling thread and goes on on Swift's pool.
     func start(_ work: @escaping @Sendable (OperationBox) async throws -> OperationResult) {
-        let t = Task.immediateDetached(executorPreference: KitImage.executor) { [self] in
+        let body: @Sendable () async -> Void = { [self] in
             let outcome: Result<OperationResult, VoxPluginError>
             do { outcome = .success(try await work(self)) } catch { outcome = .failure(VoxPluginError.from(error)) }
             self.finish(outcome)
         }
+        let t = KitImage.executor.map { Task.detached(executorPreference: $0, operation: body) } ?? Task.immediateDetached(operation: body)
         lock.withLock { task = t }
     }
 

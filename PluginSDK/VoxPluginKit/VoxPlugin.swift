@@ -10,10 +10,11 @@
 /// ```
 ///
 /// Threading: every method may run concurrently with the others. An
-/// operation's method starts on the host's thread that asked for it and
-/// runs there until its first `await`; it goes on on the host's event loops
-/// (`HostExecutor`, built on the host's `run_soon`; Swift's pool with a host
-/// older than ABI 1.2). Those threads also carry the host's I/O, so do not
+/// operation's method runs on the host's event loops: it starts on the loop
+/// that asked for it, just after `op_start` returns there, and goes on where
+/// the host's answers arrive (`HostExecutor`, built on the host's
+/// `run_soon`; with a host older than ABI 1.2 it starts on the calling
+/// thread and goes on on Swift's pool). Those threads also carry the host's I/O, so do not
 /// block in them: long synchronous work belongs on your own thread (see
 /// `PluginContext.runBlocking`).
 /// Cancellation: when the host cancels an operation its task is cancelled;
