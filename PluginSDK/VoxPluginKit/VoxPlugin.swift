@@ -14,9 +14,9 @@
 /// that asked for it, just after `op_start` returns there, and goes on where
 /// the host's answers arrive (`HostExecutor`, built on the host's
 /// `run_soon`; with a host older than ABI 1.2 it starts on the calling
-/// thread and goes on on Swift's pool). Those threads also carry the host's I/O, so do not
-/// block in them: long synchronous work belongs on your own thread (see
-/// `PluginContext.runBlocking`).
+/// thread and goes on on Swift's pool). Those threads also carry the host's
+/// I/O, so do not block in them: long synchronous work belongs on your own
+/// thread (see `PluginContext.runBlocking`).
 /// Cancellation: when the host cancels an operation its task is cancelled;
 /// check `Task.checkCancellation()` or let `AudioOutput.write` throw.
 public protocol VoxPlugin: AnyObject, Sendable {

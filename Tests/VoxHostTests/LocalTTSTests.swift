@@ -89,6 +89,32 @@ final class LocalTTSTests: XCTestCase {
         }
     }
 
+    /// A request beyond max_concurrent waits in the queue and is handed the
+    /// slot when the running one ends; one more beyond the queue is refused.
+    func testQueuedRequestGetsTheSlotWhenItFrees() async throws {
+        let i = try await load("max_concurrent = 1\nmax_queued = 1")
+        let long = String(repeating: "This sentence keeps the engine busy for a while. ", count: 20)
+        let held = try i.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: long)), bufferBytes: 4096, timeout: 30)
+        _ = try await held.next()
+        let queued = Task { try await self.speak(i, SynthesisRequest(input: "waiting my turn")) }
+        // Queuing is a few microseconds once the request reaches the plugin.
+        try await Task.sleep(nanoseconds: 300_000_000)
+        do { _ = try await speak(i, SynthesisRequest(input: "one too many")); XCTFail("expected rate_limited") } catch let e as VoxPluginError {
+            XCTAssertEqual(e.code, .rateLimited, e.message)
+            XCTAssertTrue(e.message.contains("1 running and 1 queued"), e.message)
+        }
+        held.cancel()
+        do { while try await held.next() != nil {} } catch {}
+        let waited = try await queued.value
+        XCTAssertGreaterThan(waited.samples.count, 0, "the queued request ran once the slot freed")
+        // Nothing leaked: one runs while one waits, both end.
+        async let a = speak(i, SynthesisRequest(input: "first"))
+        async let b = speak(i, SynthesisRequest(input: "second"))
+        let (x, y) = try await (a, b)
+        XCTAssertGreaterThan(x.samples.count, 0)
+        XCTAssertGreaterThan(y.samples.count, 0)
+    }
+
     func testConcurrencyLimitRefusesBeyondTheQueue() async throws {
         let i = try await load("max_concurrent = 1\nmax_queued = 0")
         // A long synthesis whose consumer does not read holds the only slot (it is paused).
