@@ -98,7 +98,8 @@ let package = Package(
 
         .testTarget(
             name: "VoxHostTests",
-            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport", "ProviderSupport", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport", "ProviderSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOEmbedded", package: "swift-nio")],
             path: "Tests/VoxHostTests"
         ),
         // Shared by the test targets: paths, the fixture compiler, the Morse

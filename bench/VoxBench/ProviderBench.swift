@@ -135,8 +135,9 @@ enum ProviderBench {
             [secrets]
             api_key = "env:VOXD_BENCH_OPENAI_KEY"
             """.utf8))
-        // An empty config file: the embedded defaults, whatever etc/ holds.
-        _ = FileManager.default.createFile(atPath: "\(dir)/voxd.toml", contents: Data())
+        // An empty config file: the embedded defaults, whatever etc/ holds
+        // (VOXBENCH_VOXD_TOML, when set, is its text: to compare settings).
+        _ = FileManager.default.createFile(atPath: "\(dir)/voxd.toml", contents: Data((ProcessInfo.processInfo.environment["VOXBENCH_VOXD_TOML"] ?? "").utf8))
         let socket = "\(dir)/voxd.sock"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "\(Bench.binDir)/voxd")

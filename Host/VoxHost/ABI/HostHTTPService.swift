@@ -11,31 +11,51 @@ import VoxPluginKit
 /// the header's order: on_response ≤ 1, on_body*, on_complete exactly once.
 enum HostHTTPService {
     /// Pooled clients by connect timeout and proxy (AsyncHTTPClient sets
-    /// both per client; plugins use few distinct values). Other timeouts
-    /// are per request. Proxies come from the environment (ProxyEnvironment).
+    /// both per client; plugins use few distinct values), one per event
+    /// loop. Other timeouts are per request. Proxies come from the
+    /// environment (ProxyEnvironment).
+    ///
+    /// One client per loop keeps an exchange's connection on the loop that
+    /// started it, which is the loop serving the client's request: a single
+    /// client's pool hands out any idle connection, and with the connection
+    /// on the other loop each request crossed threads six times (request
+    /// head, body, response, each way), all of it wake-ups on 2 cores.
+    /// Pinning requests to a loop inside one pool (`.delegateAndChannel(on:)`)
+    /// made that pool close and reopen connections under concurrency; a pool
+    /// per loop never has to. The cost is a pool, and its connections, per
+    /// loop and upstream host.
     private struct ClientKey: Hashable { var connectMs: UInt32; var proxyHost: String?; var proxyPort: Int? }
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var clients: [ClientKey: HTTPClient] = [:]
+    nonisolated(unsafe) private static var clients: [ClientKey: [ObjectIdentifier: HTTPClient]] = [:]
     static let defaultConnectTimeoutMs: UInt32 = 10_000
     /// `limits.upstream_connections_per_host`, set by the daemon before any
     /// plugin loads (clients made later keep the value they were made with).
     nonisolated(unsafe) static var connectionsPerHost = 1024
 
+    /// The client for `url` on the calling thread's event loop (any of the
+    /// host's loops, in turn, when called from elsewhere).
     static func client(connectTimeoutMs: UInt32, url: String) -> HTTPClient {
         let ms = connectTimeoutMs == 0 ? defaultConnectTimeoutMs : connectTimeoutMs
         let proxy = ProxyEnvironment.current.proxy(for: url)
         let key = ClientKey(connectMs: ms, proxyHost: proxy?.host, proxyPort: proxy?.port)
+        let loop = HostLoops.group.any() // the calling thread's loop when it is one of the group's
         return lock.withLock {
-            if let c = clients[key] { return c }
+            if let c = clients[key]?[ObjectIdentifier(loop)] { return c }
             var config = HTTPClient.Configuration()
             config.timeout = .init(connect: .milliseconds(Int64(ms)))
             // Not AsyncHTTPClient's 8: every concurrent stream to a provider needs its own connection.
             config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
             config.decompression = .enabled(limit: .ratio(50))
             if let proxy { config.proxy = .server(host: proxy.host, port: proxy.port) }
-            let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-            clients[key] = c
-            return c
+            config.http1_1ConnectionDebugInitializer = { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first) }
+            }
+            var perLoop: [ObjectIdentifier: HTTPClient] = [:]
+            for l in HostLoops.group.makeIterator() {
+                perLoop[ObjectIdentifier(l)] = HTTPClient(eventLoopGroupProvider: .shared(l), configuration: config)
+            }
+            clients[key] = perLoop
+            return perLoop[ObjectIdentifier(loop)]!
         }
     }
 
@@ -287,6 +307,28 @@ final class HostHTTPExchange: HTTPClientResponseDelegate, @unchecked Sendable {
     }
 
     func finishBody() { bodyContinuation?.finish() }
+}
+
+/// Merges the flushes an HTTP/1 connection gets within one event-loop
+/// tick into one write.
+///
+/// AsyncHTTPClient flushes a request's head, then its body, then its end,
+/// each on its own: three small writes, and a server on the other end
+/// woken by the head only to wait for the body. Holding a flush until the
+/// tick's queued work has run sends them as one `writev`. It adds no
+/// wake-up (the loop is running) and no latency beyond the current tick.
+final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = NIOAny
+    private var pending = false
+
+    func flush(context: ChannelHandlerContext) {
+        guard !pending else { return }
+        pending = true
+        context.eventLoop.assumeIsolated().execute {
+            self.pending = false
+            context.flush()
+        }
+    }
 }
 
 /// A re-armable one-shot timer for first-byte and idle deadlines.

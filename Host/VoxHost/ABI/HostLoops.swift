@@ -6,13 +6,10 @@ import NIOPosix
 ///
 /// A request is served on one loop from the socket read to the response
 /// write (`OnTheConnectionsLoop`); the plugin's task for it runs there too
-/// when its executor is built on `run_soon` (VoxPluginKit's is). The HTTP
-/// client prefers an idle connection on the calling loop (AsyncHTTPClient's
-/// `.indifferent` picks the current loop first), so the upstream answer
-/// usually lands on the same thread. On a loop, `execute` only queues: no
-/// thread is woken between the steps. (Forcing the connection onto the loop,
-/// `.delegateAndChannel(on:)`, was tried and made the pool close and reopen
-/// connections under concurrency: 25–35% less throughput at 8 clients.)
+/// when its executor is built on `run_soon` (VoxPluginKit's is), and its
+/// outbound HTTP goes through the calling loop's own connection pool
+/// (`HostHTTPService`), so the upstream answer lands on the same thread.
+/// On a loop, `execute` only queues: no thread is woken between the steps.
 enum HostLoops {
     static let group = MultiThreadedEventLoopGroup.singleton
 

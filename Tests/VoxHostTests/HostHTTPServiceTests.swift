@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOEmbedded
+import NIOPosix
+import XCTest
+@testable import VoxHost
+
+/// Where the host's outbound HTTP lives: a pool per event loop, and one
+/// write per request.
+final class HostHTTPServiceTests: XCTestCase {
+    /// Called on a loop, the service hands out a client whose only loop is
+    /// that one, so the exchange's connection is the calling loop's and the
+    /// request never crosses threads; called elsewhere, one of the loops.
+    func testEachLoopGetsAClientOfItsOwn() throws {
+        let url = "http://127.0.0.1:9/x"
+        var seen: [ObjectIdentifier] = []
+        for loop in HostLoops.group.makeIterator() {
+            let client = try loop.submit { HostHTTPService.client(connectTimeoutMs: 0, url: url) }.wait()
+            XCTAssertTrue(client.eventLoopGroup === loop, "the client for a loop must run on that loop alone")
+            XCTAssertTrue(try loop.submit { HostHTTPService.client(connectTimeoutMs: 0, url: url) }.wait() === client, "one client per loop, reused")
+            seen.append(ObjectIdentifier(client))
+        }
+        XCTAssertEqual(Set(seen).count, seen.count)
+        let elsewhere = HostHTTPService.client(connectTimeoutMs: 0, url: url)
+        XCTAssertTrue(seen.contains(ObjectIdentifier(elsewhere)))
+    }
+
+    /// Head, body and end flushed one after another in a tick go out as
+    /// one write when the tick's queued work runs — not one write each.
+    func testFlushesOfOneTickBecomeOneWrite() throws {
+        let channel = EmbeddedChannel(handler: FlushCoalescer())
+        defer { _ = try? channel.finish() }
+        for part in ["head", "body", "end"] {
+            channel.writeAndFlush(ByteBuffer(string: part), promise: nil)
+        }
+        XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "a flush went out before the tick ended")
+        channel.embeddedEventLoop.run()
+        var out: [String] = []
+        while let b = try channel.readOutbound(as: ByteBuffer.self) { out.append(String(buffer: b)) }
+        XCTAssertEqual(out, ["head", "body", "end"])
+        // The next tick's flush is held and sent again.
+        channel.writeAndFlush(ByteBuffer(string: "next"), promise: nil)
+        channel.embeddedEventLoop.run()
+        XCTAssertEqual(try channel.readOutbound(as: ByteBuffer.self).map { String(buffer: $0) }, "next")
+    }
+}
