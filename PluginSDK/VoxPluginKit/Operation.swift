@@ -151,7 +151,7 @@ final class OperationBox: @unchecked Sendable {
         inputContinuation?.finish()
         switch outcome {
         case .success(let result):
-            withVoxStr(VoxJSON.string(result)) { host.pointee.op_done?(hostOp, $0) }
+            withVoxStr(result.wireJSON) { host.pointee.op_done?(hostOp, $0) }
         case .failure(var error):
             if isCancelled, error.code == .internal { error = .cancelled } // e.g. a URL error from a cut request
             var e = vox_type_error()

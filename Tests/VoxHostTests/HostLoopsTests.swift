@@ -60,4 +60,27 @@ final class HostLoopsTests: XCTestCase {
         }.value
         XCTAssertEqual(seen, [true, true, true, true])
     }
+
+    /// The gathering pause of a streamed answer: on the loop's own timer
+    /// (no other thread), at least as long as asked, and cut short by
+    /// cancelling the task (which then throws).
+    func testPauseWaitsOnTheLoopAndEndsWhenCancelled() async throws {
+        let loop = HostLoops.group.next()
+        let (onLoop, waited) = try await Task(executorPreference: EventLoopTaskExecutor(loop)) { () -> (Bool, UInt64) in
+            let t = DispatchTime.now().uptimeNanoseconds
+            try await HostOperation.pause(nanoseconds: 2_000_000)
+            return (loop.inEventLoop, DispatchTime.now().uptimeNanoseconds - t)
+        }.value
+        XCTAssertTrue(onLoop)
+        XCTAssertGreaterThanOrEqual(waited, 2_000_000)
+        let long = Task(executorPreference: EventLoopTaskExecutor(loop)) { () -> Bool in
+            do { try await HostOperation.pause(nanoseconds: 60_000_000_000); return false } catch { return error is CancellationError }
+        }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        let started = DispatchTime.now().uptimeNanoseconds
+        long.cancel()
+        let threw = await long.value
+        XCTAssertTrue(threw, "a cancelled pause must throw CancellationError")
+        XCTAssertLessThan(DispatchTime.now().uptimeNanoseconds - started, 5_000_000_000)
+    }
 }

@@ -39,4 +39,34 @@ final class JSONTests: XCTestCase {
         let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
         XCTAssertThrowsError(try VoxJSON.decode(JSONValue.self, from: Data(deep.utf8)))
     }
+
+    /// op_done's result: the fast writer gives Foundation's bytes, and the
+    /// fast reader accepts and refuses what JSONDecoder does.
+    func testOperationResultWireJSONMatchesCodable() throws {
+        let results = [
+            OperationResult(),
+            OperationResult(finishReason: "stop"),
+            OperationResult(usage: Usage(inputTokens: 12, outputTokens: 3), finishReason: "tool_calls"),
+            OperationResult(usage: Usage(characters: 42, audioSeconds: 1.25, requests: 1)),
+            OperationResult(usage: Usage(audioSeconds: 3), finishReason: "a \"quoted\" reason é"),
+        ]
+        for r in results {
+            XCTAssertEqual(r.wireJSON, VoxJSON.string(r))
+            XCTAssertEqual(try OperationResult(wireJSON: Data(r.wireJSON.utf8)), r)
+        }
+        let accepted = [
+            #"{}"#, #"{"finish_reason":null,"usage":null}"#, #"{"usage":{"input_tokens":5,"extra":[1]},"other":"x"}"#,
+            #"{"usage":{"audio_seconds":2,"characters":7.0}}"#, #" {"finish_reason":"length"} "#,
+        ]
+        for text in accepted {
+            let theirs = try JSONDecoder().decode(OperationResult.self, from: Data(text.utf8))
+            XCTAssertEqual(try OperationResult(wireJSON: Data(text.utf8)), theirs, text)
+        }
+        let refused = [#"[]"#, #""stop""#, #"{"finish_reason":1}"#, #"{"usage":[]}"#, #"{"usage":{"input_tokens":1.5}}"#,
+                       #"{"usage":{"audio_seconds":"2"}}"#, #"{"#, ""]
+        for text in refused {
+            XCTAssertThrowsError(try JSONDecoder().decode(OperationResult.self, from: Data(text.utf8)), "Foundation: \(text)")
+            XCTAssertThrowsError(try OperationResult(wireJSON: Data(text.utf8)), text)
+        }
+    }
 }

@@ -167,6 +167,32 @@ enum GatewayBench {
         await fake.stop()
     }
 
+    /// `VoxBench stream-profile`: streamed chats with a short reply, one at
+    /// a time, direct for 5 s and then through voxd for 20 s — the provider
+    /// bench's time-to-first-frame case held steady for `perf`/`strace -p`.
+    static func streamProfile() async throws {
+        let fake = try await OpenAIFake.start()
+        fake.chatReply = "word0 word1 word2 word3 word4"
+        let voxd = try await ProviderBench.startDaemon(fake: fake)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let body = #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+        let targets = [("direct", "\(fake.baseURL)/chat/completions", body),
+                       ("voxd", voxd.url("/v1/chat/completions"), body.replacingOccurrences(of: "gpt-4o-mini", with: "openai/gpt-4o-mini"))]
+        for (name, url, body) in targets {
+            for _ in 0..<20 { _ = try await ProviderBench.chat(client, url: url, body: body) }
+            Bench.line("pid \(getpid()): \(name) streamed chats for \(name == "direct" ? 5 : 20) s now")
+            let end = Bench.now() + (name == "direct" ? 5 : 20) * 1_000_000_000
+            var firsts: [Double] = []
+            while Bench.now() < end, firsts.count < 1_000_000 { firsts.append(try await ProviderBench.chat(client, url: url, body: body).0) }
+            firsts.sort()
+            Bench.line(String(format: "%@: %d streams, first frame p50 %.2f ms p99 %.2f ms", name, firsts.count,
+                              Bench.percentile(firsts, 0.5) * 1e3, Bench.percentile(firsts, 0.99) * 1e3))
+        }
+        try await client.shutdown()
+        await voxd.stop()
+        await fake.stop()
+    }
+
     /// Ends LiteLLM: SIGTERM to it and its process group, up to 5 s to
     /// exit, then SIGKILL. Process.terminate() alone left uvicorn running
     /// after the run (three were found orphaned, loading the next runs).

@@ -309,15 +309,15 @@ final class HostHTTPExchange: HTTPClientResponseDelegate, @unchecked Sendable {
     func finishBody() { bodyContinuation?.finish() }
 }
 
-/// Merges the flushes an HTTP/1 connection gets within one event-loop
-/// tick into one write.
+/// Merges the flushes a connection gets within one event-loop tick into
+/// one write (used on upstream HTTP/1 connections and on the socket API's).
 ///
 /// AsyncHTTPClient flushes a request's head, then its body, then its end,
 /// each on its own: three small writes, and a server on the other end
 /// woken by the head only to wait for the body. Holding a flush until the
 /// tick's queued work has run sends them as one `writev`. It adds no
 /// wake-up (the loop is running) and no latency beyond the current tick.
-final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
+final class FlushCoalescer: ChannelOutboundHandler {
     typealias OutboundIn = NIOAny
     private var pending = false
 

@@ -65,7 +65,7 @@ enum HostServices {
             let result: OperationResult
             if json.len == 0 {
                 result = OperationResult()
-            } else if let r = try? VoxJSON.decode(OperationResult.self, from: Data(json.bytes)) {
+            } else if let r = try? OperationResult(wireJSON: Data(json.bytes)) {
                 result = r
             } else {
                 o.instance.reportMisbehaviour("sent a final result that is not a JSON object")

@@ -49,6 +49,7 @@ struct ProxyEnvironment: Sendable, Equatable {
 
     /// The proxy for a request to `url`, or nil to connect directly.
     func proxy(for url: String) -> Proxy? {
+        guard http != nil || https != nil else { return nil } // no proxy set: no URL to parse on every request
         guard let u = URLComponents(string: url), let scheme = u.scheme?.lowercased(), let host = u.host?.lowercased() else { return nil }
         let secure = scheme == "https" || scheme == "wss"
         guard let proxy = secure ? https : http else { return nil }

@@ -19,7 +19,11 @@ struct OnTheConnectionsLoop<Inner: ServerChildChannel>: ServerChildChannel {
     let inner: Inner
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        inner.setup(channel: channel, logger: logger)
+        // The head of a streamed answer and its first chunk, and the chunks
+        // of one batch, leave in one write (see FlushCoalescer).
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first)
+        }.flatMap { inner.setup(channel: channel, logger: logger) }
     }
 
     func handle(value: Value, logger: Logger) async {

@@ -120,7 +120,12 @@ struct AccessMiddleware: RouterMiddleware {
     private func authenticate(_ request: Request, _ context: Context, required: Bool) async throws -> Principal? {
         let bearer = request.headers[.authorization].flatMap { h -> String? in
             let parts = h.split(separator: " ", maxSplits: 1)
-            return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]).trimmingCharacters(in: .whitespaces) : nil
+            // Trimmed by hand: Foundation's trimmingCharacters was 1% of a proxied chat's CPU.
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            var token = parts[1]
+            while let c = token.first, c == " " || c == "\t" { token.removeFirst() }
+            while let c = token.last, c == " " || c == "\t" { token.removeLast() }
+            return String(token)
         }
         if let bearer, bearer.hasPrefix("vx_") {
             return Principal(kind: .key(try daemon.keys.authenticate(bearer)))
