@@ -55,11 +55,7 @@ struct Voxd: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let level = Logger.Level(rawValue: logLevel ?? daemonConfig.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        LoggingSystem.bootstrap { label in VoxLogHandler(label: label, level: level) }
         let logger = Logger(label: "voxd")
         let binaryDir = (Self.executablePath() as NSString).deletingLastPathComponent
 

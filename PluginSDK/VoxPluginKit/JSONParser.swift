@@ -19,7 +19,11 @@ struct JSONParser {
     private static let maxDepth = 512
 
     static func parse(_ data: Data) throws -> JSONValue {
-        var p = JSONParser(bytes: Array(data))
+        try parse(bytes: Array(data))
+    }
+
+    static func parse(bytes: [UInt8]) throws -> JSONValue {
+        var p = JSONParser(bytes: bytes)
         p.skipSpace()
         let v = try p.value()
         p.skipSpace()
@@ -171,6 +175,9 @@ struct JSONParser {
     }
 
     private func utf8(_ slice: ArraySlice<UInt8>) throws -> String {
+        // ASCII (most keys and values) needs no validation: `String(validating:)`
+        // goes through the runtime's generic metadata on every call.
+        if slice.allSatisfy({ $0 < 0x80 }) { return String(decoding: slice, as: UTF8.self) }
         guard let s = String(validating: slice, as: UTF8.self) else { throw fail("invalid UTF-8") }
         return s
     }

@@ -54,7 +54,12 @@ public enum JSONValue: Codable, Hashable, Sendable {
 /// chat bodies) keeps its keys as they are. Sorted output for stable bytes.
 public enum VoxJSON {
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
-        if let v = value as? JSONValue { return Data(v.serialized.utf8) }
+        if let v = value as? JSONValue {
+            var out: [UInt8] = []
+            out.reserveCapacity(256)
+            v.write(into: &out)
+            return Data(out)
+        }
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try e.encode(value)
@@ -83,6 +88,16 @@ extension JSONValue {
     /// Parses JSON text (any value at the top level); see JSONParser.
     public static func parse(_ data: Data) throws -> JSONValue {
         try JSONParser.parse(data)
+    }
+
+    /// Parses JSON bytes without going through `Data` (one copy fewer).
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try JSONParser.parse(bytes: bytes)
+    }
+
+    /// Parses JSON text.
+    public static func parse(_ text: String) throws -> JSONValue {
+        try JSONParser.parse(bytes: Array(text.utf8))
     }
 
     /// Compact JSON text with sorted keys (stable bytes).

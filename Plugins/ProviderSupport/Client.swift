@@ -96,7 +96,7 @@ public struct ProviderClient: Sendable {
 
     /// A 2xx body as JSON; anything else is the provider misbehaving (retriable).
     public func parse(_ bytes: [UInt8], what: String) throws -> JSONValue {
-        guard let value = try? VoxJSON.decode(JSONValue.self, from: Data(bytes)), value.objectValue != nil || value.arrayValue != nil else {
+        guard let value = try? JSONValue.parse(bytes), value.objectValue != nil || value.arrayValue != nil else {
             throw VoxPluginError(.unavailable, "\(provider.name) sent malformed JSON for \(what): \(ProviderErrors.snippet(bytes))", retriable: true)
         }
         return value

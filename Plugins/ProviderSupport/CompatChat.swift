@@ -157,7 +157,7 @@ public struct ChatStream {
         let text = Self.trimmed(data)
         if text.isEmpty { return [] }
         if text == "[DONE]" { done = true; return [] }
-        guard let chunk = try? VoxJSON.decode(JSONValue.self, from: Data(text.utf8)), chunk.objectValue != nil else {
+        guard let chunk = try? JSONValue.parse(text), chunk.objectValue != nil else {
             throw VoxPluginError(.unavailable, "\(provider) sent malformed JSON in the chat stream: \(ProviderErrors.snippet(text))", retriable: true)
         }
         // An error inside a 200 stream: {"error": {"message", "type", …}}.
@@ -178,7 +178,7 @@ public struct ChatStream {
 
     /// A non-streamed chat.completion (the same events, all at once).
     public mutating func completion(_ bytes: [UInt8]) throws -> [JSONValue] {
-        guard let obj = try? VoxJSON.decode(JSONValue.self, from: Data(bytes)), obj.objectValue != nil else {
+        guard let obj = try? JSONValue.parse(bytes), obj.objectValue != nil else {
             throw VoxPluginError(.unavailable, "\(provider) sent malformed JSON: \(ProviderErrors.snippet(bytes))", retriable: true)
         }
         takeUsage(obj)

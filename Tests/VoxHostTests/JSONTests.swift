@@ -13,6 +13,13 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(ours["t"], .bool(true))
         XCTAssertEqual(ours["one"], .number(1))
         XCTAssertEqual(ours["s"]?.stringValue, "a \"q\" é\n\t\u{01} 😀")
+        XCTAssertEqual(try JSONValue.parse(sample), ours)
+        XCTAssertEqual(try JSONValue.parse(Array(sample.utf8)), ours)
+        // Raw UTF-8 is kept; bytes that are not UTF-8 are refused, ASCII or not around them.
+        XCTAssertEqual(try JSONValue.parse(#"["é 😀","ascii"]"#), .array([.string("é 😀"), .string("ascii")]))
+        for bad: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0x61, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22]] {
+            XCTAssertThrowsError(try JSONValue.parse(bad), "\(bad)")
+        }
     }
 
     func testWritesSortedAndRoundTrips() throws {

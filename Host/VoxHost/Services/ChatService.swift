@@ -30,7 +30,7 @@ public enum ChatEvent: Sendable, Equatable {
     case toolCall(index: Int, id: String?, name: String?, arguments: String)
 
     init?(json: String) {
-        guard let v = try? VoxJSON.decode(JSONValue.self, from: Data(json.utf8)) else { return nil }
+        guard let v = try? JSONValue.parse(json) else { return nil }
         switch v["type"]?.stringValue {
         case "delta": self = .delta(v["content"]?.stringValue ?? "")
         case "tool_call":
