@@ -41,6 +41,15 @@ final class SocketAPITests: XCTestCase {
         XCTAssertEqual(h.json["status"] as? String, "ok")
         XCTAssertEqual(h.json["plugins"] as? [String: Int], ["loaded": 3, "failed": 1, "disabled": 0])
         XCTAssertNotNil(h.headers["x-request-id"])
+        // Answers to clients that close after one request (HTTP/1.0, Connection: close)
+        // arrive whole: the close does not overtake the held write.
+        for extra in [["--http1.0"], ["-H", "Connection: close"]] {
+            for _ in 0..<5 {
+                let once = try d.curl("/v1/models", extra: extra)
+                XCTAssertEqual(once.status, 200, "\(extra)")
+                XCTAssertNotNil(once.json["data"] as? [Any], "\(extra): \(once.text)")
+            }
+        }
         let s = try d.curl("/v1/status").json
         XCTAssertEqual(s["socket"] as? String, d.socket)
         XCTAssertEqual((s["plugins"] as? [Any])?.count, 4)

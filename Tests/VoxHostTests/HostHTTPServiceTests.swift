@@ -43,4 +43,32 @@ final class HostHTTPServiceTests: XCTestCase {
         channel.embeddedEventLoop.run()
         XCTAssertEqual(try channel.readOutbound(as: ByteBuffer.self).map { String(buffer: $0) }, "next")
     }
+
+    /// A write held for the end of the tick still goes out when the channel
+    /// is closed in the same tick (a `Connection: close` answer): over a
+    /// real socket, where a close fails the writes not yet flushed.
+    func testACloseSendsTheHeldWriteFirst() throws {
+        final class Collect: ChannelInboundHandler, @unchecked Sendable {
+            typealias InboundIn = ByteBuffer
+            var text = ""
+            let done: EventLoopPromise<String>
+            init(_ done: EventLoopPromise<String>) { self.done = done }
+            func channelRead(context: ChannelHandlerContext, data: NIOAny) { text += String(buffer: unwrapInboundIn(data)) }
+            func channelInactive(context: ChannelHandlerContext) { done.succeed(text) }
+        }
+        let loop = HostLoops.group.next()
+        let received = loop.makePromise(of: String.self)
+        let server = try ServerBootstrap(group: loop)
+            .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collect(received)) } }
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? server.close().wait() }
+        let client = try ClientBootstrap(group: loop)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FlushCoalescer()) } }
+            .connect(to: server.localAddress!).wait()
+        try loop.submit {
+            client.writeAndFlush(ByteBuffer(string: "last words"), promise: nil)
+            client.close(promise: nil)
+        }.wait()
+        XCTAssertEqual(try received.futureResult.wait(), "last words")
+    }
 }

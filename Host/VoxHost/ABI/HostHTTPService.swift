@@ -325,9 +325,21 @@ final class FlushCoalescer: ChannelOutboundHandler {
         guard !pending else { return }
         pending = true
         context.eventLoop.assumeIsolated().execute {
+            guard self.pending else { return } // a close already sent it
             self.pending = false
             context.flush()
         }
+    }
+
+    /// A close right after a write in the same tick (an answer to a
+    /// `Connection: close` request) must not drop the held write: it goes
+    /// out first.
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if pending {
+            pending = false
+            context.flush()
+        }
+        context.close(mode: mode, promise: promise)
     }
 }
 
