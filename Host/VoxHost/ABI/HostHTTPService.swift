@@ -29,7 +29,8 @@ enum HostHTTPService {
     nonisolated(unsafe) private static var clients: [ClientKey: [ObjectIdentifier: HTTPClient]] = [:]
     static let defaultConnectTimeoutMs: UInt32 = 10_000
     /// `limits.upstream_connections_per_host`, set by the daemon before any
-    /// plugin loads (clients made later keep the value they were made with).
+    /// plugin loads (clients made later keep the value they were made with);
+    /// each loop's pool may open its share of it.
     nonisolated(unsafe) static var connectionsPerHost = 1024
 
     /// The client for `url` on the calling thread's event loop (any of the
@@ -44,14 +45,17 @@ enum HostHTTPService {
             var config = HTTPClient.Configuration()
             config.timeout = .init(connect: .milliseconds(Int64(ms)))
             // Not AsyncHTTPClient's 8: every concurrent stream to a provider needs its own connection.
-            config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
+            // The configured number is the whole daemon's, shared evenly by the loops' pools.
+            let loops = Array(HostLoops.group.makeIterator())
+            let share = max(1, (connectionsPerHost + loops.count - 1) / loops.count)
+            config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: share)
             config.decompression = .enabled(limit: .ratio(50))
             if let proxy { config.proxy = .server(host: proxy.host, port: proxy.port) }
             config.http1_1ConnectionDebugInitializer = { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first) }
             }
             var perLoop: [ObjectIdentifier: HTTPClient] = [:]
-            for l in HostLoops.group.makeIterator() {
+            for l in loops {
                 perLoop[ObjectIdentifier(l)] = HTTPClient(eventLoopGroupProvider: .shared(l), configuration: config)
             }
             clients[key] = perLoop
