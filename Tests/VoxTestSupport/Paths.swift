@@ -15,10 +15,12 @@ public enum TestPaths {
         return (exe as NSString).deletingLastPathComponent
     }()
 
-    /// A fresh temp folder, mode 0755 (plugin trust checks refuse group/other-writable ones).
+    /// A fresh temp folder, mode 0755 (plugin trust checks refuse group/other-writable ones),
+    /// removed when the test process exits (see `ScratchDirs`).
     public static func tempDir(_ name: String = "t") -> String {
         let p = NSTemporaryDirectory() + "voxd-\(name)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        ScratchDirs.removeAtExit(p)
         return p
     }
 
@@ -56,5 +58,34 @@ public enum TestPaths {
     /// Plugins/ExampleC/examplec.c built with plain cc, from the header alone.
     public static func exampleC(extraFlags: [String] = []) throws -> String {
         try compile("\(root)/Plugins/ExampleC/examplec.c", name: "examplec", extraFlags: extraFlags)
+    }
+}
+
+/// Temp folders removed when the process exits.
+///
+/// A whole test run made ~1,000 of them (state folders with copies of the
+/// plugins, daemon folders, stores): about 1 GB left in /tmp per run, which
+/// filled this machine's disk after a few dozen runs. Set
+/// `VOXD_KEEP_TEST_DIRS=1` to keep them for a post-mortem.
+public enum ScratchDirs {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var dirs: [String] = []
+    nonisolated(unsafe) private static var registered = false
+
+    public static func removeAtExit(_ path: String) {
+        lock.withLock {
+            dirs.append(path)
+            if !registered {
+                registered = true
+                atexit { ScratchDirs.removeAll() }
+            }
+        }
+    }
+
+    /// Removes every registered folder now (the exit handler).
+    public static func removeAll() {
+        guard ProcessInfo.processInfo.environment["VOXD_KEEP_TEST_DIRS"] == nil else { return }
+        let all: [String] = lock.withLock { defer { dirs = [] }; return dirs }
+        for p in all { try? FileManager.default.removeItem(atPath: p) }
     }
 }

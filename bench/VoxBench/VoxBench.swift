@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VoxTestSupport
 
 /// `make bench`: each benchmark measures voxd against a baseline in the same
 /// run and prints the ratio (these machines are noisy; absolute times drift).
@@ -41,6 +42,7 @@ enum Bench {
         let p = NSTemporaryDirectory() + "voxbench-\(name)-\(getpid())"
         try? FileManager.default.removeItem(atPath: p)
         try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        ScratchDirs.removeAtExit(p)
         return p
     }
 
