@@ -57,6 +57,12 @@ final class JSONTests: XCTestCase {
             OperationResult(usage: Usage(characters: 42, audioSeconds: 1.25, requests: 1)),
             OperationResult(usage: Usage(audioSeconds: 3), finishReason: "a \"quoted\" reason é"),
         ]
+        // The fast path spells out Usage's fields: a field added to Usage must be added there too.
+        XCTAssertEqual(Set(Mirror(reflecting: Usage()).children.compactMap(\.label)),
+                       ["characters", "audioSeconds", "inputTokens", "outputTokens", "requests"],
+                       "Usage changed: update OperationResult.wireJSON and init(wireJSON:)")
+        XCTAssertEqual(Set(Mirror(reflecting: OperationResult()).children.compactMap(\.label)), ["usage", "finishReason"],
+                       "OperationResult changed: update wireJSON and init(wireJSON:)")
         for r in results {
             XCTAssertEqual(r.wireJSON, VoxJSON.string(r))
             XCTAssertEqual(try OperationResult(wireJSON: Data(r.wireJSON.utf8)), r)
