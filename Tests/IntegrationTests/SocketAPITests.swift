@@ -59,6 +59,36 @@ final class SocketAPITests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o777, 0o660)
     }
 
+    /// Clients that connect while voxd cannot accept (a burst, busy loops)
+    /// wait in the accept queue: a unix socket with a full queue refuses a
+    /// connect outright. voxd is stopped while 600 connect, then let go;
+    /// with Hummingbird's default queue of 256, 343 were refused.
+    func testABurstOfConnectsIsQueuedNotRefused() throws {
+        let count = 600
+        var fds: [Int32] = []
+        defer { fds.forEach { close($0) } }
+        d.signal(SIGSTOP)
+        var refused = 0
+        for _ in 0..<count {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: Array(d.socket.utf8)) }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            if rc != 0 { refused += 1 }
+            fds.append(fd)
+        }
+        d.signal(SIGCONT)
+        XCTAssertEqual(refused, 0, "\(refused) of \(count) connects refused while voxd was not accepting")
+        fds.forEach { close($0) }
+        fds = []
+        XCTAssertEqual(try d.curl("/v1/health").status, 200, "voxd serves again after the burst")
+    }
+
     func testPluginsListShowsTheFailureAndItsReason() throws {
         let plugins = try d.curl("/v1/plugins").json["plugins"] as! [[String: Any]]
         let byName = Dictionary(uniqueKeysWithValues: plugins.map { ($0["name"] as! String, $0) })

@@ -44,7 +44,11 @@ public enum APIServer {
             // other request is plain HTTP/1.1.
             server: .voxd(webSocketResponder: router.buildResponder(),
                           configuration: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30)))),
-            configuration: .init(address: .unixDomainSocket(path: path), serverName: "voxd/\(VoxDaemon.version)"),
+            // A unix socket whose accept queue is full refuses a connect at
+            // once (EAGAIN) instead of queueing it: with Hummingbird's 256, a
+            // burst of clients arriving while the loops were busy (500 in the
+            // load test) saw refusals. The kernel caps it at somaxconn.
+            configuration: .init(address: .unixDomainSocket(path: path), serverName: "voxd/\(VoxDaemon.version)", backlog: 4096),
             services: services,
             onServerRunning: { _ in
                 chmod(path, mode)
