@@ -149,6 +149,29 @@ final class ABIBridgeTests: XCTestCase {
         }
     }
 
+    /// `nextBatch`'s gathering wait (a streamed answer's Nagle) is for
+    /// outputs still to come: once the operation has ended it returns at
+    /// once with what is buffered; while it runs, the wait is kept.
+    func testNextBatchGathersOnlyWhileTheOperationRuns() async throws {
+        let done = try await instance("examplec").start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: "PARIS")),
+                                                        bufferBytes: 1 << 22, timeout: 30)
+        try await waitUntil { done.result != nil }
+        var started = DispatchTime.now().uptimeNanoseconds
+        let batch = try await done.nextBatch(limit: 100_000, gather: { 5_000_000_000 })
+        XCTAssertLessThan(DispatchTime.now().uptimeNanoseconds - started, 1_000_000_000, "an ended operation has nothing more to gather")
+        XCTAssertGreaterThan(batch?.count ?? 0, 1, "everything buffered comes in the one batch")
+        let after = try await done.nextBatch(limit: 100_000, gather: { 5_000_000_000 })
+        XCTAssertNil(after)
+
+        let running = try await instance("slow_plugin").start(VOX_OP_TTS_SYNTHESIZE, request: #"{"input":"x","options":{"seconds":30}}"#,
+                                                              bufferBytes: 1 << 22, timeout: 30)
+        _ = try await running.next()
+        started = DispatchTime.now().uptimeNanoseconds
+        _ = try await running.nextBatch(gather: { 100_000_000 })
+        XCTAssertGreaterThanOrEqual(DispatchTime.now().uptimeNanoseconds - started, 100_000_000, "a running operation's wait is kept")
+        running.cancel()
+    }
+
     func testOperationTimeoutBecomesTimeoutError() async throws {
         let i = await instance("slow_plugin")
         let op = try i.start(VOX_OP_TTS_SYNTHESIZE, request: #"{"input":"x","options":{"seconds":30}}"#, bufferBytes: 1 << 22, timeout: 0.3)

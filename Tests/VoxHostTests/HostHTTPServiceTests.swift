@@ -25,6 +25,17 @@ final class HostHTTPServiceTests: XCTestCase {
         XCTAssertTrue(seen.contains(ObjectIdentifier(elsewhere)))
     }
 
+    /// The clients trace nothing: with a tracer (even the global no-op
+    /// one) AsyncHTTPClient builds a span per request. Read through Mirror
+    /// since the client keeps its configuration internal; a renamed field
+    /// fails here rather than passing unseen.
+    func testTheClientsStartNoTracingSpans() throws {
+        let client = HostHTTPService.client(connectTimeoutMs: 0, url: "http://127.0.0.1:9/x")
+        let tracer = try XCTUnwrap(Mirror(reflecting: client).descendant("configuration", "tracing", "_tracer"),
+                                   "AsyncHTTPClient's configuration.tracing._tracer moved")
+        XCTAssertTrue(String(describing: tracer) == "nil", "tracer is \(tracer)")
+    }
+
     /// Head, body and end flushed one after another in a tick go out as
     /// one write when the tick's queued work runs — not one write each.
     func testFlushesOfOneTickBecomeOneWrite() throws {

@@ -293,11 +293,12 @@ public final class HostOperation: @unchecked Sendable {
     /// `limit`), so a consumer that fell behind can write them at once; nil
     /// after a successful end. Once the first output is in, `gather` says
     /// how many nanoseconds to wait for more to arrive (a consumer
-    /// coalescing a fast stream); cancelling the task during it throws.
+    /// coalescing a fast stream) — unless the operation has already ended,
+    /// when nothing more can come; cancelling the task during it throws.
     public func nextBatch(limit: Int = 64, gather: () -> UInt64 = { 0 }) async throws -> [OperationOutput]? {
         guard let first = try await next() else { return nil }
         let wait = gather()
-        if wait > 0 { try await Self.pause(nanoseconds: wait) }
+        if wait > 0, !lock.withLock({ outcome != nil }) { try await Self.pause(nanoseconds: wait) }
         var batch = [first]
         while batch.count < limit, let more = try takeBuffered() { batch.append(more) }
         return batch
