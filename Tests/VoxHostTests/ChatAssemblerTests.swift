@@ -17,6 +17,13 @@ final class ChatAssemblerTests: XCTestCase {
         }
     }
 
+    func testRoleChunkBytesMatchTheSerializedChunk() {
+        for includeUsage in [false, true] {
+            let a = ChatAssembler(id: "chatcmpl-9", created: 2, model: "groq/llama", includeUsage: includeUsage)
+            XCTAssertEqual(String(decoding: a.roleChunkBytes(), as: UTF8.self), a.chunk(delta: ChatAssembler.roleDelta).serialized)
+        }
+    }
+
     func testToolCallChunkBytesMatchTheSerializedChunk() {
         let a = ChatAssembler(id: "chatcmpl-8", created: 1, model: "m", includeUsage: false)
         let e = ChatEvent.toolCall(index: 0, id: "call_1", name: "get_weather", arguments: "{\"city\":")

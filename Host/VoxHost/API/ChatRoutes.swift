@@ -71,8 +71,13 @@ struct ChatRoutes {
             do {
                 // The role chunk and the first words go out in one write.
                 var opening = ByteBuffer()
-                frame(assembler.chunk(delta: ["role": .string("assistant"), "content": .string("")]), into: &opening)
-                if let first = chat.first { assembler.add(first); frame(assembler.chunk(for: first), into: &opening) }
+                func put(_ bytes: [UInt8]) {
+                    opening.writeString("data: ")
+                    opening.writeBytes(bytes)
+                    opening.writeString("\n\n")
+                }
+                put(assembler.roleChunkBytes())
+                if let first = chat.first { assembler.add(first); put(assembler.chunkBytes(for: first)) }
                 try await writer.write(opening)
                 // Events that piled up while the client was slower go out
                 // in one write; so do events that follow the last write

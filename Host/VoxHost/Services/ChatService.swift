@@ -237,6 +237,15 @@ struct ChatAssembler {
         return out
     }
 
+    /// The opening chunk (`role: assistant`, empty content) as UTF-8, from
+    /// the same frame: the first bytes of every streamed answer.
+    func roleChunkBytes() -> [UInt8] {
+        guard let (prefix, suffix) = deltaFrame else { return Array(chunk(delta: Self.roleDelta).serialized.utf8) }
+        return prefix + #"{"content":"","role":"assistant"}"#.utf8 + suffix
+    }
+
+    static let roleDelta: [String: JSONValue] = ["role": .string("assistant"), "content": .string("")]
+
     func chunk(for e: ChatEvent) -> JSONValue {
         switch e {
         case .delta(let text): return chunk(delta: ["content": .string(text)])
