@@ -26,11 +26,11 @@ final class Daemon {
         configFile = "\(dir)/voxd.toml"
         try! FileManager.default.createDirectory(atPath: pluginsDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         for (name, text) in plugins { write(plugin: name, text) }
-        FileManager.default.createFile(atPath: configFile, contents: Data(config.utf8))
+        _ = FileManager.default.createFile(atPath: configFile, contents: Data(config.utf8))
     }
 
     func write(plugin name: String, _ text: String) {
-        FileManager.default.createFile(atPath: "\(pluginsDir)/\(name).toml", contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: "\(pluginsDir)/\(name).toml", contents: Data(text.utf8))
     }
 
     func remove(plugin name: String) {
@@ -46,7 +46,7 @@ final class Daemon {
         p.executableURL = URL(fileURLWithPath: Self.voxd)
         p.arguments = ["--config", configFile, "--plugins-dir", pluginsDir, "--state-dir", stateDir, "--socket", socket]
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        FileManager.default.createFile(atPath: "\(dir)/voxd.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: "\(dir)/voxd.log", contents: nil)
         let logHandle = FileHandle(forWritingAtPath: "\(dir)/voxd.log")!
         logHandle.seekToEndOfFile()
         p.standardOutput = logHandle
@@ -106,7 +106,7 @@ final class Daemon {
         var args = ["-s", "--unix-socket", socket, "-X", method, "-D", headersFile, "-o", bodyFile, "-w", "%{http_code}", "--max-time", "30"] + extra
         if let body {
             let input = "\(io)/in-\(UUID().uuidString)"
-            FileManager.default.createFile(atPath: input, contents: body)
+            _ = FileManager.default.createFile(atPath: input, contents: body)
             args += ["-H", "Content-Type: application/json", "--data-binary", "@\(input)"]
         }
         args.append("http://voxd\(path)")
@@ -155,7 +155,7 @@ func wavFile(seconds: Double = 0.5, rate: Int = 16000) -> String {
         return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
     }
     let p = TestPaths.tempDir("wav") + "/speech.wav"
-    FileManager.default.createFile(atPath: p, contents: Data(OpenAIFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm))
+    _ = FileManager.default.createFile(atPath: p, contents: Data(OpenAIFake.wavHeader(dataBytes: pcm.count, rate: rate) + pcm))
     return p
 }
 

@@ -109,7 +109,7 @@ final class OpenAIThroughVoxdTests: XCTestCase {
         XCTAssertNotNil(v["duration"] as? Double)
 
         let notAudio = TestPaths.tempDir() + "/notes.wav"
-        FileManager.default.createFile(atPath: notAudio, contents: Data("these are my notes, not audio".utf8))
+        _ = FileManager.default.createFile(atPath: notAudio, contents: Data("these are my notes, not audio".utf8))
         let (s2, e2) = try upload([], file: notAudio)
         XCTAssertEqual(s2, 400)
         XCTAssertTrue(e2.contains("does not look like audio"), e2)

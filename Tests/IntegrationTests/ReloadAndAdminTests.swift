@@ -37,11 +37,11 @@ final class ReloadAndAdminTests: XCTestCase {
 
         // A rotated secret re-creates the plugin; a forced reload does too.
         let secret = "\(d.dir)/token"
-        FileManager.default.createFile(atPath: secret, contents: Data("one".utf8))
+        _ = FileManager.default.createFile(atPath: secret, contents: Data("one".utf8))
         d.write(plugin: "examplec", "library = \"\(try TestPaths.exampleC())\"\n[secrets]\ntoken = \"file:\(secret)\"")
         XCTAssertEqual(try d.post("/v1/reload", "").json["loaded"] as? [String], ["examplec"])
         XCTAssertEqual(try d.post("/v1/reload", "").json["unchanged"] as? [String], ["examplec", "localtts"])
-        FileManager.default.createFile(atPath: secret, contents: Data("two".utf8))
+        _ = FileManager.default.createFile(atPath: secret, contents: Data("two".utf8))
         XCTAssertEqual(try d.post("/v1/reload", "").json["reloaded"] as? [String], ["examplec"])
         let forced = try d.post("/v1/plugins/examplec/reload", "")
         XCTAssertEqual(forced.json["reloaded"] as? [String], ["examplec"], forced.text)

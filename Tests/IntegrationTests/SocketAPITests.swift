@@ -248,7 +248,7 @@ extension SocketAPITests {
         assertError(try d.curl("/v1/voices?include_custom=maybe"), 400, "invalid_request", "include_custom must be true or false")
         // Cloning: LocalTTS does not clone; a form without audio is refused first.
         let wav = TestPaths.tempDir("clone") + "/ref.wav"
-        FileManager.default.createFile(atPath: wav, contents: Data("RIFF\u{24}\0\0\0WAVEfmt ".utf8) + Data(count: 64))
+        _ = FileManager.default.createFile(atPath: wav, contents: Data("RIFF\u{24}\0\0\0WAVEfmt ".utf8) + Data(count: 64))
         let r = try d.curl("/v1/voices", method: "POST", extra: ["-F", "provider=localtts", "-F", "name=Me", "-F", "file=@\(wav)"])
         assertError(r, 501, "unsupported", "does not clone voices")
         let noFile = try d.curl("/v1/voices", method: "POST", extra: ["-F", "provider=localtts", "-F", "name=Me"])

@@ -16,7 +16,7 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class DeepgramFake: LoopbackFake {
+public final class DeepgramFake: LoopbackFake, @unchecked Sendable {
     /// How the fake answers a path (the shared behaviours, FakeCore.swift;
     /// Deepgram's own: `.noResults`, `.emptyTranscript`,
     /// `.headerDespiteContainerNone`, `.jsonInsteadOfAudio`).

@@ -19,7 +19,7 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class ElevenLabsFake: LoopbackFake {
+public final class ElevenLabsFake: LoopbackFake, @unchecked Sendable {
     /// How the fake answers a route (the shared behaviours, FakeCore.swift;
     /// ElevenLabs' own: `.quotaExceeded`).
     public typealias Behaviour = FakeBehaviour

@@ -45,7 +45,7 @@ public final class FakeHTTPServer: @unchecked Sendable {
     /// with its response (as providers refuse a handshake with plain HTTP).
     public static func start(webSocket router: Router<BasicWebSocketRequestContext>) async throws -> FakeHTTPServer {
         try await start { logger, running in
-            Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 22)),
+            Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 22))),
                         configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                         onServerRunning: running, logger: logger)
         }

@@ -16,7 +16,7 @@ import Hummingbird
 /// … point the plugin's base_url at fake.baseURL …
 /// XCTAssertEqual(fake.violations, [])
 /// ```
-public final class GroqFake: LoopbackFake {
+public final class GroqFake: LoopbackFake, @unchecked Sendable {
     /// The key the fake accepts unless started with another (Groq keys are gsk_…).
     public static let defaultAPIKey = "gsk_voxdtest0123456789abcdefXYZ"
     static let prefix = "/openai/v1"

@@ -16,7 +16,7 @@ import NIOCore
 /// XCTAssertEqual(fake.violations, [])
 /// await fake.stop()
 /// ```
-public final class OpenAIFake: LoopbackFake {
+public final class OpenAIFake: LoopbackFake, @unchecked Sendable {
     /// How the fake answers a path (the shared behaviours, FakeCore.swift).
     public typealias Behaviour = FakeBehaviour
     public typealias ToolCall = FakeToolCall

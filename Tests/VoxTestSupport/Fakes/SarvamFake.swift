@@ -10,7 +10,7 @@ import Hummingbird
 /// Sarvam publishes no OpenAPI file (sarvam.md "Sources"); the field lists
 /// checked here are sarvam.md's tables (from `sarvamai` SDK 0.1.39) and
 /// the speaker catalog specs/sarvam/tts-speakers.json.
-public final class SarvamFake: LoopbackFake {
+public final class SarvamFake: LoopbackFake, @unchecked Sendable {
     /// The key the fake accepts unless started with another.
     public static let defaultAPIKey = "sk_voxdtest_0123456789abcdef"
 
