@@ -58,26 +58,11 @@ struct ChatRoutes {
         let body = ResponseBody { writer in
             _ = lease
             var assembler = ChatAssembler(chat)
-            func frame(_ v: JSONValue, into buffer: inout ByteBuffer) {
-                buffer.writeString("data: ")
-                buffer.writeString(v.serialized)
-                buffer.writeString("\n\n")
-            }
-            func send(_ v: JSONValue) async throws {
-                var buffer = ByteBuffer()
-                frame(v, into: &buffer)
-                try await writer.write(buffer)
-            }
             do {
                 // The role chunk and the first words go out in one write.
                 var opening = ByteBuffer()
-                func put(_ bytes: [UInt8]) {
-                    opening.writeString("data: ")
-                    opening.writeBytes(bytes)
-                    opening.writeString("\n\n")
-                }
-                put(assembler.roleChunkBytes())
-                if let first = chat.first { assembler.add(first); put(assembler.chunkBytes(for: first)) }
+                opening.writeSSEData(assembler.roleChunkBytes())
+                if let first = chat.first { assembler.add(first); opening.writeSSEData(assembler.chunkBytes(for: first)) }
                 try await writer.write(opening)
                 // Events that piled up while the client was slower go out
                 // in one write; so do events that follow the last write
@@ -88,23 +73,26 @@ struct ChatRoutes {
                     for out in batch {
                         guard case .event(let json) = out, let e = ChatEvent(json: json) else { continue }
                         assembler.add(e)
-                        buffer.writeString("data: ")
-                        buffer.writeBytes(assembler.chunkBytes(for: e))
-                        buffer.writeString("\n\n")
+                        buffer.writeSSEData(assembler.chunkBytes(for: e))
                     }
                     if buffer.readableBytes > 0 {
                         try await writer.write(buffer)
                         lastWrite = DispatchTime.now().uptimeNanoseconds
                     }
                 }
+                // The finish chunk, the usage chunk when asked, and [DONE]: one write.
                 let result = chat.operation.result
-                try await send(assembler.chunk(delta: [:], finishReason: assembler.finishReason(result)))
-                if chat.includeUsage { try await send(assembler.usageChunk(result)) }
-                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                var closing = ByteBuffer()
+                closing.writeSSEData(assembler.chunk(delta: [:], finishReason: assembler.finishReason(result)))
+                if chat.includeUsage { closing.writeSSEData(assembler.usageChunk(result)) }
+                closing.writeSSEData(Array("[DONE]".utf8))
+                try await writer.write(closing)
                 try await writer.finish(nil)
             } catch let e as VoxPluginError {
                 logger.warning("chat stream failed after the head", metadata: ["provider": .string(chat.provider), "error": .string("\(e)")])
-                try? await send(VoxError(e, provider: chat.provider).json)
+                var event = ByteBuffer()
+                event.writeSSEData(VoxError(e, provider: chat.provider).json)
+                try? await writer.write(event)
                 try await writer.finish(nil)
             } catch {
                 chat.operation.cancel()
@@ -113,4 +101,16 @@ struct ChatRoutes {
         }
         return Response(status: .ok, headers: h, body: body)
     }
+}
+
+extension ByteBuffer {
+    /// One server-sent event carrying `data` (JSON, or `[DONE]`), ended by
+    /// its blank line.
+    mutating func writeSSEData(_ data: [UInt8]) {
+        writeStaticString("data: ")
+        writeBytes(data)
+        writeStaticString("\n\n")
+    }
+
+    mutating func writeSSEData(_ json: JSONValue) { writeSSEData(Array(json.serialized.utf8)) }
 }
