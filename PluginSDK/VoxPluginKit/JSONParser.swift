@@ -68,9 +68,11 @@ struct JSONParser {
         try nest()
         defer { depth -= 1 }
         i += 1
-        var o: [String: JSONValue] = [:]
         skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
+        // Room for a chat chunk's objects from the start: grown key by key,
+        // the dictionary was rehashed at each doubling.
+        var o = [String: JSONValue](minimumCapacity: 8)
         while true {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -193,6 +195,7 @@ struct JSONParser {
         let intStart = i
         guard digits() > 0 else { throw fail("expected a value") }
         if bytes[intStart] == UInt8(ascii: "0"), i - intStart > 1 { throw fail("leading zero") }
+        let intEnd = i
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1
             guard digits() > 0 else { throw fail("expected digits after '.'") }
@@ -201,6 +204,13 @@ struct JSONParser {
             i += 1
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             guard digits() > 0 else { throw fail("expected exponent digits") }
+        }
+        // An integer of up to 15 digits is exact in a Double: no string and
+        // strtod for ids, counts and timestamps.
+        if i == intEnd, i - intStart <= 15 {
+            var v: Int64 = 0
+            for b in bytes[intStart..<i] { v = v &* 10 &+ Int64(b &- UInt8(ascii: "0")) }
+            return intStart > start ? -Double(v) : Double(v)
         }
         guard let d = Double(String(decoding: bytes[start..<i], as: UTF8.self)) else { throw fail("bad number") }
         return d

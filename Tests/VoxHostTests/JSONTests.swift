@@ -47,6 +47,23 @@ final class JSONTests: XCTestCase {
         XCTAssertThrowsError(try VoxJSON.decode(JSONValue.self, from: Data(deep.utf8)))
     }
 
+    /// Integers of up to 15 digits skip strtod: the same Doubles either way,
+    /// at the edges of that path and past them.
+    func testNumbersParseAsStrtodReadsThem() throws {
+        let texts = ["0", "-0", "7", "-7", "1732182000", "999999999999999", "-999999999999999", "9999999999999999",
+                     "12345678901234567890", "9007199254740993", "1.5", "-0.0", "1e3", "1E+2", "25e-1", "10.000"]
+        for text in texts {
+            guard case .number(let ours) = try JSONValue.parse(text) else { return XCTFail("\(text): not a number") }
+            let strtod = Double(text)!
+            XCTAssertEqual(ours.bitPattern, strtod.bitPattern, text)
+        }
+        // Members: every one kept, a repeated name keeps its last value, objects of any size.
+        let wide = "{" + (0..<40).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + ",\"k3\":\"last\"}"
+        let o = try XCTUnwrap(try JSONValue.parse(wide).objectValue)
+        XCTAssertEqual(o.count, 40)
+        XCTAssertEqual(o["k39"], .number(39))
+        XCTAssertEqual(o["k3"], .string("last"))
+    }
     /// op_done's result: the fast writer gives Foundation's bytes, and the
     /// fast reader accepts and refuses what JSONDecoder does.
     func testOperationResultWireJSONMatchesCodable() throws {
