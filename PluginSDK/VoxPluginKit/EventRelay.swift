@@ -18,7 +18,7 @@ extension EventOutput {
     /// transport error. Read the body either with this or as a sequence,
     /// not both.
     public func relay(_ body: VoxHTTPBody, _ transform: @escaping @Sendable (_ chunk: [UInt8], _ events: inout [JSONValue]) throws -> Void) async throws {
-        try await EventRelay(box: box, exchange: body.exchange, lease: body.lease, transform: transform).run()
+        try await EventRelay(box: box, exchange: body.exchange, lease: body.lease, transform: Self.items(transform)).run()
     }
 
     /// Sends `request` and relays its body as above from the moment its
@@ -35,29 +35,64 @@ extension EventOutput {
         let exchange = HTTPExchange(host: http.host)
         // No lease: a refused head's response carries its own, and dropping
         // the relay must not close the body handed back.
-        let relay = EventRelay(box: box, exchange: exchange, lease: nil, transform: transform)
+        let relay = EventRelay(box: box, exchange: exchange, lease: nil, transform: Self.items(transform))
         exchange.setEarly(accept: accept, sink: relay.sink, rejected: { relay.signal(.rejected($0)) })
         http.start(request, exchange)
         return try await relay.run(installed: true)
     }
+
+    /// The events a transform made, serialized; those made before it threw
+    /// are kept.
+    private static func items(_ transform: @escaping @Sendable ([UInt8], inout [JSONValue]) throws -> Void) -> EventRelay.Transform {
+        { chunk, items in
+            var made: [JSONValue] = []
+            defer { for e in made { items.append(.event(VoxJSON.string(e))) } }
+            try transform(chunk, &made)
+        }
+    }
 }
 
-/// The state of one `relay`: events held while the host pauses, and the
-/// signals (paused, ended) that wake the relaying task.
+extension AudioOutput {
+    /// Streams a response body out as audio on the host thread that delivers
+    /// each chunk, as `EventOutput.relay` does with events: no hop to this
+    /// task per chunk; it steps in only to wait out the host's pauses.
+    ///
+    /// `transform` sees the chunks in order, one call at a time, and returns
+    /// the audio each one makes (a slice of it, or of bytes it kept from
+    /// before) with its format, or nil when it has none yet; it must be
+    /// quick and must not block. Returns at the end of the body. Throws what
+    /// `transform` threw, a CancellationError once the operation is
+    /// cancelled, or the body's transport error.
+    public func relay(_ body: VoxHTTPBody,
+                      _ transform: @escaping @Sendable (_ chunk: [UInt8]) throws -> (audio: ArraySlice<UInt8>, format: AudioFormat)?) async throws {
+        try await EventRelay(box: box, exchange: body.exchange, lease: body.lease, transform: { chunk, items in
+            if let (audio, format) = try transform(chunk), !audio.isEmpty { items.append(.audio(audio, format)) }
+        }).run()
+    }
+}
+
+/// The state of one `relay`: what it made (events or audio) held while the
+/// host pauses, and the signals (paused, ended) that wake the relaying task.
 final class EventRelay: @unchecked Sendable {
     fileprivate enum Signal { case paused, ended(Error?), rejected(VoxHTTPResponse) }
+    /// One output for the host: an event's JSON, or audio.
+    enum Item {
+        case event(String)
+        case audio(ArraySlice<UInt8>, AudioFormat)
+    }
+    typealias Transform = @Sendable (_ chunk: [UInt8], _ items: inout [Item]) throws -> Void
     private let box: OperationBox
     private let exchange: HTTPExchange
     private let lease: ExchangeLease? // the body stays open while it relays
-    private let transform: @Sendable ([UInt8], inout [JSONValue]) throws -> Void
+    private let transform: Transform
     private let lock = NSLock()
     private var paused = false // the host said PAUSE; the body is held too
-    private var held: [String] = [] // events made while paused, in order
+    private var held: [Item] = [] // made while paused, in order
     private var failure: Error?
     private var signals: [Signal] = []
     private var waiter: CheckedContinuation<Signal, Never>?
 
-    init(box: OperationBox, exchange: HTTPExchange, lease: ExchangeLease?, transform: @escaping @Sendable ([UInt8], inout [JSONValue]) throws -> Void) {
+    init(box: OperationBox, exchange: HTTPExchange, lease: ExchangeLease?, transform: @escaping Transform) {
         self.box = box
         self.exchange = exchange
         self.lease = lease
@@ -97,25 +132,24 @@ final class EventRelay: @unchecked Sendable {
         }
     }
 
-    /// One chunk, on the thread that has it: its events go to the host
+    /// One chunk, on the thread that has it: what it makes goes to the host
     /// until it pauses; the flow answer is for the body. From the sink, a
     /// pause wakes the task; on the task, the caller waits it out.
     private func take(_ bytes: [UInt8], fromSink: Bool) -> Int32 {
         if lock.withLock({ failure != nil }) { return Int32(VOX_FLOW_STOP.rawValue) }
-        var made: [JSONValue] = []
+        var made: [Item] = []
         var thrown: Error?
         do { try transform(bytes, &made) } catch { thrown = error }
-        let events = made.map { VoxJSON.string($0) }
         var flow = Int32(VOX_FLOW_CONTINUE.rawValue)
         var newlyPaused = false
-        if lock.withLock({ () -> Bool in if paused { held += events }; return paused }) {
+        if lock.withLock({ () -> Bool in if paused { held += made }; return paused }) {
             flow = Int32(VOX_FLOW_PAUSE.rawValue)
         } else {
-            for (i, e) in events.enumerated() {
-                let answer = box.emitNow(e)
+            for (i, item) in made.enumerated() {
+                let answer = send(item)
                 if answer == Int32(VOX_FLOW_CONTINUE.rawValue) { continue }
                 if answer == Int32(VOX_FLOW_PAUSE.rawValue) {
-                    lock.withLock { paused = true; held += events[(i + 1)...] }
+                    lock.withLock { paused = true; held += made[(i + 1)...] }
                     flow = answer
                     newlyPaused = true
                 } else {
@@ -134,17 +168,17 @@ final class EventRelay: @unchecked Sendable {
         return flow
     }
 
-    /// After a PAUSE: waits for the host's resume, sends the held events
+    /// After a PAUSE: waits for the host's resume, sends what it held
     /// (pausing again as told), then lets the body go on.
     private func waitOutPause(resumeBody: Bool) async throws {
         while true {
             try await box.honour(Int32(VOX_FLOW_PAUSE.rawValue))
-            let events: [String] = lock.withLock { defer { held = [] }; return held }
+            let items: [Item] = lock.withLock { defer { held = [] }; return held }
             var again = false
-            for (i, e) in events.enumerated() {
-                let flow = UInt32(bitPattern: box.emitNow(e))
+            for (i, item) in items.enumerated() {
+                let flow = UInt32(bitPattern: send(item))
                 if flow == VOX_FLOW_PAUSE.rawValue {
-                    lock.withLock { held.insert(contentsOf: events[(i + 1)...], at: 0) }
+                    lock.withLock { held.insert(contentsOf: items[(i + 1)...], at: 0) }
                     again = true
                     break
                 }
@@ -160,6 +194,14 @@ final class EventRelay: @unchecked Sendable {
                 if resumeBody { exchange.resumeBody() }
                 return
             }
+        }
+    }
+
+    /// Hands one item to the host; its flow answer (STOP once cancelled).
+    private func send(_ item: Item) -> Int32 {
+        switch item {
+        case .event(let json): return box.emitNow(json)
+        case .audio(let bytes, let format): return bytes.withUnsafeBytes { box.sendAudio($0, format: format) }
         }
     }
 

@@ -128,24 +128,13 @@ struct SpeechOperation {
         }
         try await output.metadata(model: response.header("dg-model-name") ?? voice.canonical, voice: voice.canonical)
 
-        var reader = BodyReader(response.body, provider: "deepgram", what: what)
-        var pcm = wire.format.encoding == .pcmS16LE ? PCMStream(format: wire.format) : nil
-        var audioBytes = 0
-        do {
-            while let chunk = try await reader.next() {
-                if pcm != nil {
-                    let samples = pcm!.feed(chunk)
-                    audioBytes += samples.count
-                    if !samples.isEmpty { try await output.write(samples, format: pcm!.format) }
-                } else if !chunk.isEmpty {
-                    audioBytes += chunk.count
-                    try await output.write(chunk, format: wire.format)
-                }
-            }
-        } catch {
-            response.body.cancel()
-            throw error
+        let pcm = wire.format.encoding == .pcmS16LE ? PCMStream(format: wire.format) : nil
+        let format = wire.format
+        let received = try await client.relayAudio(response, to: output, what: what) { chunk in
+            guard let pcm else { return (chunk[...], format) }
+            return (pcm.feed(chunk), pcm.format)
         }
+        var audioBytes = pcm?.bytesOut ?? received
         if let p = pcm, p.headerOnly { audioBytes = 0 }
         // A WAV container is 44 bytes of header before any sample.
         let noAudio = wire.format.encoding == .wav ? audioBytes <= 44 : audioBytes == 0
@@ -163,18 +152,21 @@ struct SpeechOperation {
 /// Raw linear16 as it arrives: whole samples only (an odd byte waits for
 /// its other half), and a WAV header dropped if one comes anyway (linear16
 /// "comes WITH a WAV header unless container=none"; a gateway that ignores
-/// `container` must not put a second header into voxd's wav).
-struct PCMStream {
+/// `container` must not put a second header into voxd's wav). One chunk at
+/// a time (a relay's order).
+final class PCMStream: @unchecked Sendable {
     private(set) var format: AudioFormat
+    /// Sample bytes handed out so far.
+    private(set) var bytesOut = 0
     private var pending: [UInt8] = []
     private var decided = false
-    private var carry: [UInt8] = []
+    private let samples = WholeSamples()
     /// The body was a WAV header and nothing else.
     var headerOnly: Bool { !decided && pending.starts(with: Array("RIFF".utf8)) }
 
     init(format: AudioFormat) { self.format = format }
 
-    mutating func feed(_ chunk: [UInt8]) -> [UInt8] {
+    func feed(_ chunk: [UInt8]) -> ArraySlice<UInt8> {
         var bytes = chunk
         if !decided {
             pending += chunk
@@ -199,9 +191,9 @@ struct PCMStream {
         return whole(bytes)
     }
 
-    private mutating func whole(_ bytes: [UInt8]) -> [UInt8] {
-        var b = carry + bytes
-        carry = b.count % 2 == 1 ? [b.removeLast()] : []
-        return b
+    private func whole(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+        let out = samples.cut(bytes)
+        bytesOut += out.count
+        return out
     }
 }

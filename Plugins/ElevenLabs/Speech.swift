@@ -29,21 +29,9 @@ struct SpeechOperation {
         try await output.metadata(model: spec.model, voice: voice)
 
         let format = spec.outputFormat.format
-        var reader = BodyReader(response.body, provider: "elevenlabs", what: "POST \(path)")
-        var total = 0
-        var carry: [UInt8] = [] // pcm: an odd byte waits for its other half
-        do {
-            while var chunk = try await reader.next() {
-                total += chunk.count
-                if format.encoding == .pcmS16LE {
-                    chunk = carry + chunk
-                    carry = chunk.count % 2 == 1 ? [chunk.removeLast()] : []
-                }
-                if !chunk.isEmpty { try await output.write(chunk, format: format) }
-            }
-        } catch {
-            response.body.cancel()
-            throw error
+        let samples = format.encoding == .pcmS16LE ? WholeSamples() : nil // pcm: whole samples only
+        let total = try await client.relayAudio(response, to: output, what: "POST \(path)") { chunk in
+            (samples?.cut(chunk) ?? chunk[...], format)
         }
         // ElevenLabs has answered 200 with no audio when a quota ran out.
         guard total > 0 else {

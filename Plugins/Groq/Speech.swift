@@ -88,38 +88,33 @@ struct SpeechOperation {
         let path = "/audio/speech"
         let response = try await client.postJSON(path, plan.body)
         try await output.metadata(model: plan.model, voice: plan.voice)
-        var reader = BodyReader(response.body, provider: "groq", what: "POST \(path)")
-        var wav = WAVFile.PCMReader()
-        var total = 0
-        do {
-            while let chunk = try await reader.next() {
-                total += chunk.count
-                if let format = plan.passthrough {
-                    if !chunk.isEmpty { try await output.write(chunk, format: format) }
-                    continue
-                }
-                let pcm: [UInt8]
-                do { pcm = try wav.feed(chunk) } catch let e as VoxPluginError {
-                    throw VoxPluginError(.unavailable, "groq: \(e.message)", httpStatus: response.status, retriable: true)
-                }
-                if !pcm.isEmpty, let format = wav.format { try await output.write(pcm, format: format) }
+        let wav = WAVCut()
+        let passthrough = plan.passthrough, status = response.status
+        let total = try await client.relayAudio(response, to: output, what: "POST \(path)") { chunk in
+            if let format = passthrough { return (chunk[...], format) }
+            let pcm: [UInt8]
+            do { pcm = try wav.reader.feed(chunk) } catch let e as VoxPluginError {
+                throw VoxPluginError(.unavailable, "groq: \(e.message)", httpStatus: status, retriable: true)
             }
-        } catch {
-            response.body.cancel()
-            throw error
+            return wav.reader.format.map { (pcm[...], $0) }
         }
         guard total > 0 else {
             throw VoxPluginError(.unavailable, "groq: provider returned no audio (HTTP \(response.status) with an empty body)",
                                  httpStatus: response.status, retriable: true)
         }
         if plan.passthrough == nil {
-            guard wav.header != nil else {
+            guard wav.reader.header != nil else {
                 throw VoxPluginError(.unavailable, "groq: the audio ended inside its WAV header (\(total) bytes)", httpStatus: response.status, retriable: true)
             }
-            guard wav.pcmBytes > 0 else {
+            guard wav.reader.pcmBytes > 0 else {
                 throw VoxPluginError(.unavailable, "groq: provider returned no audio (a WAV header without samples)", httpStatus: response.status, retriable: true)
             }
         }
-        return OperationResult(usage: Usage(characters: r.input.count, audioSeconds: plan.passthrough == nil ? wav.seconds : nil))
+        return OperationResult(usage: Usage(characters: r.input.count, audioSeconds: plan.passthrough == nil ? wav.reader.seconds : nil))
     }
+}
+
+/// The WAV reader of one relayed answer (called one chunk at a time).
+private final class WAVCut: @unchecked Sendable {
+    var reader = WAVFile.PCMReader()
 }

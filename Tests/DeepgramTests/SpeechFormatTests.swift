@@ -29,21 +29,22 @@ final class SpeechFormatTests: XCTestCase {
     }
 
     func testPCMStreamKeepsWholeSamplesAndDropsAStrayHeader() {
-        var plain = PCMStream(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 24000, channels: 1))
-        XCTAssertEqual(plain.feed([1, 2, 3]), [1, 2])
-        XCTAssertEqual(plain.feed([4]), [3, 4])
+        let plain = PCMStream(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 24000, channels: 1))
+        XCTAssertEqual(Array(plain.feed([1, 2, 3])), [1, 2])
+        XCTAssertEqual(Array(plain.feed([4])), [3, 4])
+        XCTAssertEqual(plain.bytesOut, 4)
         XCTAssertFalse(plain.headerOnly)
 
         let pcm: [UInt8] = (0..<100).map { UInt8($0) }
         var header = WAVFile.wrap(pcm: pcm, sampleRate: 16000, channels: 1)
-        var s = PCMStream(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 24000, channels: 1))
+        let s = PCMStream(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 24000, channels: 1))
         var out: [UInt8] = []
         while !header.isEmpty { out += s.feed(Array(header.prefix(7))); header.removeFirst(min(7, header.count)) }
         XCTAssertEqual(out, pcm, "the header is gone, cut anywhere")
         XCTAssertEqual(s.format.sampleRate, 16000, "the header's rate wins")
 
-        var only = PCMStream(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 24000, channels: 1))
-        XCTAssertEqual(only.feed(Array(WAVFile.wrap(pcm: [], sampleRate: 24000, channels: 1).prefix(30))), [])
+        let only = PCMStream(format: AudioFormat(encoding: .pcmS16LE, sampleRate: 24000, channels: 1))
+        XCTAssertEqual(Array(only.feed(Array(WAVFile.wrap(pcm: [], sampleRate: 24000, channels: 1).prefix(30)))), [])
         XCTAssertTrue(only.headerOnly)
     }
 

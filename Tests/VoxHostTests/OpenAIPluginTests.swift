@@ -188,6 +188,31 @@ final class OpenAIPluginTests: XCTestCase {
         XCTAssertEqual(fake.requests(to: "/audio/speech").last?.json?["model"]?.string, "gpt-4o-mini-tts")
     }
 
+    /// Speech is relayed from the host's I/O thread too: a consumer far
+    /// slower than the provider (an 8 KiB buffer, the fake's odd 4,801-byte
+    /// chunks) gets every byte in order, whole samples in every chunk, and
+    /// the plugin never overruns the buffer.
+    func testSpeechThroughASlowConsumerLosesNothing() async throws {
+        let i = try await load()
+        let input = String(repeating: "slow ", count: 60)
+        let op = try i.start(VOX_OP_TTS_SYNTHESIZE, request: VoxJSON.string(SynthesisRequest(input: input, format: AudioFormat(encoding: .pcmS16LE))),
+                             bufferBytes: 8192, timeout: 30)
+        var bytes: [UInt8] = []
+        var chunks = 0
+        while let out = try await op.next() {
+            guard case .audio(let format, let chunk) = out else { continue }
+            XCTAssertEqual(format, AudioFormat(encoding: .pcmS16LE, sampleRate: 24000, channels: 1))
+            XCTAssertEqual(chunk.count % 2, 0, "whole samples per chunk")
+            bytes += chunk
+            chunks += 1
+            if chunks % 10 == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
+        }
+        XCTAssertEqual(bytes, OpenAIFake.expectedAudio(format: "pcm", input: input))
+        XCTAssertGreaterThan(chunks, 50)
+        XCTAssertEqual(op.result?.usage?.audioSeconds ?? 0, Double(input.count) * 0.05, accuracy: 0.001)
+        XCTAssertEqual(i.misbehaviourReport.count, 0, i.misbehaviourReport.last ?? "")
+    }
+
     func testSpeechMP3PassesThrough() async throws {
         let i = try await load()
         let out = try await speak(i, SynthesisRequest(model: "tts-1", input: "Hello there", voice: "alloy", speed: 1.25,
