@@ -268,7 +268,7 @@ final class HTTPExchange: @unchecked Sendable {
     private var reader: CheckedContinuation<[UInt8]?, Error>?
     private var paused = false
     private static let highWater = 16
-    /// Where chunks go once an EventRelay has taken the body over: straight
+    /// Where chunks go once a BodyRelay has taken the body over: straight
     /// from the host's callback, no queue, no hop.
     private var sink: Sink?
 

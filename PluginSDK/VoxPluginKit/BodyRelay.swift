@@ -18,7 +18,7 @@ extension EventOutput {
     /// transport error. Read the body either with this or as a sequence,
     /// not both.
     public func relay(_ body: VoxHTTPBody, _ transform: @escaping @Sendable (_ chunk: [UInt8], _ events: inout [JSONValue]) throws -> Void) async throws {
-        try await EventRelay(box: box, exchange: body.exchange, lease: body.lease, transform: Self.items(transform)).run()
+        try await BodyRelay(box: box, exchange: body.exchange, lease: body.lease, transform: Self.items(transform)).run()
     }
 
     /// Sends `request` and relays its body as above from the moment its
@@ -35,7 +35,7 @@ extension EventOutput {
         let exchange = HTTPExchange(host: http.host)
         // No lease: a refused head's response carries its own, and dropping
         // the relay must not close the body handed back.
-        let relay = EventRelay(box: box, exchange: exchange, lease: nil, transform: Self.items(transform))
+        let relay = BodyRelay(box: box, exchange: exchange, lease: nil, transform: Self.items(transform))
         exchange.setEarly(accept: accept, sink: relay.sink, rejected: { relay.signal(.rejected($0)) })
         http.start(request, exchange)
         return try await relay.run(installed: true)
@@ -43,7 +43,7 @@ extension EventOutput {
 
     /// The events a transform made, serialized; those made before it threw
     /// are kept.
-    private static func items(_ transform: @escaping @Sendable ([UInt8], inout [JSONValue]) throws -> Void) -> EventRelay.Transform {
+    private static func items(_ transform: @escaping @Sendable ([UInt8], inout [JSONValue]) throws -> Void) -> BodyRelay.Transform {
         { chunk, items in
             var made: [JSONValue] = []
             defer { for e in made { items.append(.event(VoxJSON.string(e))) } }
@@ -65,7 +65,7 @@ extension AudioOutput {
     /// cancelled, or the body's transport error.
     public func relay(_ body: VoxHTTPBody,
                       _ transform: @escaping @Sendable (_ chunk: [UInt8]) throws -> (audio: ArraySlice<UInt8>, format: AudioFormat)?) async throws {
-        try await EventRelay(box: box, exchange: body.exchange, lease: body.lease, transform: { chunk, items in
+        try await BodyRelay(box: box, exchange: body.exchange, lease: body.lease, transform: { chunk, items in
             if let (audio, format) = try transform(chunk), !audio.isEmpty { items.append(.audio(audio, format)) }
         }).run()
     }
@@ -73,7 +73,7 @@ extension AudioOutput {
 
 /// The state of one `relay`: what it made (events or audio) held while the
 /// host pauses, and the signals (paused, ended) that wake the relaying task.
-final class EventRelay: @unchecked Sendable {
+final class BodyRelay: @unchecked Sendable {
     fileprivate enum Signal { case paused, ended(Error?), rejected(VoxHTTPResponse) }
     /// One output for the host: an event's JSON, or audio.
     enum Item {
