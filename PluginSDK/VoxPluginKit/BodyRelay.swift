@@ -12,7 +12,8 @@ extension EventOutput {
     /// `transform` sees the chunks in order, one call at a time, and appends
     /// their events; it must be quick and must not block (it runs on the
     /// host's I/O thread). Events it appended before throwing are still
-    /// sent, then the relay stops with its error. Returns
+    /// sent (unless the host has paused the relay: then they go with the
+    /// rest it held), then the relay stops with its error. Returns
     /// at the end of the body. Throws what `transform` threw, a
     /// CancellationError once the operation is cancelled, or the body's
     /// transport error. Read the body either with this or as a sequence,

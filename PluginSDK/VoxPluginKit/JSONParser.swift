@@ -24,33 +24,16 @@ struct JSONParser {
 
     static func parse(bytes: [UInt8]) throws -> JSONValue {
         var p = JSONParser(bytes: bytes)
-        return try p.document()
+        p.skipSpace()
+        let v = try p.value()
+        p.skipSpace()
+        guard p.i == p.bytes.count else { throw p.fail("unexpected text after the value") }
+        return v
     }
-
-    /// Like `parse(bytes:)`, but of a top-level object only the members
-    /// named in `keeping` are built; the others are read, and must be valid
-    /// JSON, but not kept (no strings, no dictionary entries for them).
-    static func parse(bytes: [UInt8], keeping: [String]) throws -> JSONValue {
-        var p = JSONParser(bytes: bytes)
-        p.kept = (keeping, keeping.map { Array($0.utf8) })
-        return try p.document()
-    }
-
-    /// The top-level members `parse(bytes:keeping:)` builds, and their UTF-8.
-    private var kept: (names: [String], utf8: [[UInt8]])?
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
     private func fail(_ reason: String) -> Failure { Failure(offset: i, reason: reason) }
-
-    /// One value and nothing after it but space.
-    private mutating func document() throws -> JSONValue {
-        skipSpace()
-        let v = try value()
-        skipSpace()
-        guard i == bytes.count else { throw fail("unexpected text after the value") }
-        return v
-    }
 
     private mutating func skipSpace() {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
@@ -87,60 +70,26 @@ struct JSONParser {
         i += 1
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
-        // Room for a chat chunk's objects from the start: grown key by key,
-        // the dictionary was rehashed at each doubling.
-        var o = [String: JSONValue](minimumCapacity: 8)
-        let filtered = depth == 1 && kept != nil
+        // Room from the start for a chat chunk's members (8 at the top, up
+        // to 6 below; grown key by key, the dictionary was rehashed at each
+        // doubling), no more below: a transcript's thousands of small
+        // word objects keep the size they had.
+        var o = [String: JSONValue](minimumCapacity: depth == 1 ? 8 : 4)
         while true {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-            let key = filtered ? try keptName() : try string()
+            let key = try string()
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             i += 1
             skipSpace()
-            if let key { o[key] = try value() } else { try skipValue() }
+            o[key] = try value()
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end in an object") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
             if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
             throw fail("expected ',' or '}'")
         }
-    }
-
-    /// A member name of the filtered object: the name if it is kept, nil if
-    /// not. A plain ASCII name is compared as bytes, never made a String.
-    private mutating func keptName() throws -> String? {
-        guard let kept else { return try string() }
-        if let end = plainStringEnd() {
-            defer { i = end + 1 }
-            return kept.utf8.firstIndex { $0.elementsEqual(bytes[(i + 1)..<end]) }.map { kept.names[$0] }
-        }
-        let name = try string() // escapes, non-ASCII, or an error: the whole path
-        return kept.names.contains(name) ? name : nil
-    }
-
-    /// Reads one value, as strictly as `value()`, keeping nothing of a plain
-    /// string or a number (containers and escaped strings are built and
-    /// dropped: rare in what is skipped).
-    private mutating func skipValue() throws {
-        guard i < bytes.count else { throw fail("unexpected end") }
-        switch bytes[i] {
-        case UInt8(ascii: "\""):
-            if let end = plainStringEnd() { i = end + 1 } else { _ = try string() }
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            _ = try number()
-        default:
-            _ = try value()
-        }
-    }
-
-    /// The closing quote of the string at `i` if it is printable ASCII with
-    /// no escapes (valid as it stands); nil for any other.
-    private func plainStringEnd() -> Int? {
-        var j = i + 1
-        while j < bytes.count, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\"), bytes[j] >= 0x20, bytes[j] < 0x80 { j += 1 }
-        return j < bytes.count && bytes[j] == UInt8(ascii: "\"") ? j : nil
     }
 
     private mutating func array() throws -> JSONValue {

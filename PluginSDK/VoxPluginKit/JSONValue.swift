@@ -100,14 +100,6 @@ extension JSONValue {
         try JSONParser.parse(bytes: Array(text.utf8))
     }
 
-    /// Parses JSON text; of a top-level object only the members named in
-    /// `keeping` are built, the others read (and refused if not valid JSON)
-    /// but not kept: for a message of which a few members matter, such as a
-    /// provider's stream chunk. Any other top-level value comes whole.
-    public static func parse(_ text: String, keeping members: [String]) throws -> JSONValue {
-        try JSONParser.parse(bytes: Array(text.utf8), keeping: members)
-    }
-
     /// Compact JSON text with sorted keys (stable bytes).
     public var serialized: String {
         var out: [UInt8] = []

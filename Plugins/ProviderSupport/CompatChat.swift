@@ -150,10 +150,6 @@ public struct ChatStream {
         }
     }
 
-    /// What `frame` reads of a chunk; the rest (id, model, created, …) is
-    /// checked but not built.
-    static let chunkMembers = ["choices", "usage", "x_groq", "error"]
-
     /// One SSE event's data: `[DONE]` or a chunk object.
     public mutating func frame(_ data: String) throws -> [JSONValue] {
         // A byte-level trim: Foundation's trimmingCharacters goes through
@@ -161,7 +157,7 @@ public struct ChatStream {
         let text = Self.trimmed(data)
         if text.isEmpty { return [] }
         if text == "[DONE]" { done = true; return [] }
-        guard let chunk = try? JSONValue.parse(text, keeping: Self.chunkMembers), chunk.objectValue != nil else {
+        guard let chunk = try? JSONValue.parse(text), chunk.objectValue != nil else {
             throw VoxPluginError(.unavailable, "\(provider) sent malformed JSON in the chat stream: \(ProviderErrors.snippet(text))", retriable: true)
         }
         // An error inside a 200 stream: {"error": {"message", "type", …}}.

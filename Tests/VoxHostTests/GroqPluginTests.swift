@@ -173,6 +173,11 @@ final class GroqPluginTests: XCTestCase {
         let reset = await h.failure { try await self.speak(i, SynthesisRequest(input: "Hello there, a longer text.")) }
         XCTAssertEqual(reset.code, .unavailable, reset.message)
         XCTAssertTrue(reset.retriable)
+        // A transport failure says whose and which call, once; a WAV
+        // failure keeps its own words (above), unlabelled twice.
+        XCTAssertTrue(reset.message.hasPrefix("groq POST /audio/speech: "), reset.message)
+        XCTAssertEqual(reset.message.components(separatedBy: "groq POST").count, 2, reset.message)
+        XCTAssertTrue(html.message.hasPrefix("groq: "), html.message)
     }
 
     // MARK: transcription

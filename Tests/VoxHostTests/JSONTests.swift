@@ -47,25 +47,6 @@ final class JSONTests: XCTestCase {
         XCTAssertThrowsError(try VoxJSON.decode(JSONValue.self, from: Data(deep.utf8)))
     }
 
-    /// Keeping some members of the top-level object: the same values as a
-    /// whole parse for those, nothing else, and every skipped member still
-    /// checked (malformed JSON is refused wherever it is).
-    func testParseKeepingMembersBuildsOnlyThoseAndChecksTheRest() throws {
-        let doc = #"{"id":"chatcmpl-1","created":1732182000,"neg":-0.5,"model":"m","cho\u0069ces":[{"index":0,"delta":{"content":"hi","id":"inner"}}],"obj":{"a":[1,{"b":null}]},"esc":"a\"b","ünï":"x","naïve":"café 😀","usage":null,"t":true}"#
-        let whole = try XCTUnwrap(try JSONValue.parse(doc).objectValue)
-        for keep in [["choices", "usage"], ["id"], ["ünï", "obj", "esc"], [], ["missing"], Array(whole.keys)] {
-            let some = try XCTUnwrap(try JSONValue.parse(doc, keeping: keep).objectValue, "\(keep)")
-            XCTAssertEqual(some, whole.filter { keep.contains($0.key) }, "\(keep)")
-        }
-        // Only the top level is filtered; another top-level value comes whole.
-        XCTAssertEqual(try JSONValue.parse(doc, keeping: ["choices"])["choices"]?.arrayValue?.first?["delta"]?["id"], .string("inner"))
-        XCTAssertEqual(try JSONValue.parse("[1,{\"a\":2}]", keeping: ["b"]), try JSONValue.parse("[1,{\"a\":2}]"))
-        for bad in [#"{"skip":"a\#u{01}","k":1}"#, #"{"skip":tru,"k":1}"#, #"{"skip":"\ud800","k":1}"#, #"{"skip":[1,],"k":1}"#,
-                    #"{"skip":01,"k":1}"#, #"{"skip":"open,"k":1}"#, #"{"k":1,"skip":2"#, #"{"k":1} x"#, #"{"sk\xp":1}"#] {
-            XCTAssertThrowsError(try JSONValue.parse(bad, keeping: ["k"]), bad)
-        }
-    }
-
     /// Integers of up to 15 digits skip strtod: the same Doubles either way,
     /// at the edges of that path and past them.
     func testNumbersParseAsStrtodReadsThem() throws {
