@@ -70,10 +70,10 @@ struct JSONParser {
         i += 1
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
-        // Room from the start for a chat chunk's members (8 at the top, up
-        // to 6 below; grown key by key, the dictionary was rehashed at each
-        // doubling), no more below: a transcript's thousands of small
-        // word objects keep the size they had.
+        // Room from the start (grown key by key, the dictionary was rehashed
+        // at each doubling): 8 members at the top, a chat chunk's; 4 below,
+        // a chunk's choice or a transcript's word, so thousands of small
+        // objects are no bigger than before.
         var o = [String: JSONValue](minimumCapacity: depth == 1 ? 8 : 4)
         while true {
             skipSpace()

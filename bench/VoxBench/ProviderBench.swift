@@ -23,6 +23,10 @@ enum ProviderBench {
         let voxdChatBody = chatBody.replacingOccurrences(of: "gpt-4o-mini", with: "openai/gpt-4o-mini")
 
         if runChat {
+        /// One streamed chat to `name` ("direct" or "voxd").
+        func chatWith(_ name: String) async throws -> (Double, Double, Int) {
+            try await chat(client, url: name == "direct" ? direct : viaVoxd, body: name == "direct" ? chatBody : voxdChatBody)
+        }
         var ttfb: [String: [Double]] = ["direct": [], "voxd": []]
         var total: [String: [Double]] = ["direct": [], "voxd": []]
         var cpu: [String: [Double]] = ["direct": [], "voxd": []]
@@ -30,8 +34,7 @@ enum ProviderBench {
             let order = round % 2 == 0 ? ["direct", "voxd"] : ["voxd", "direct"]
             for name in order {
                 let cpuBefore = Bench.cpuSeconds()
-                let (first, all, frames) = try await chat(client, url: name == "direct" ? direct : viaVoxd,
-                                                           body: name == "direct" ? chatBody : voxdChatBody)
+                let (first, all, frames) = try await chatWith(name)
                 precondition(frames >= 1000, "\(name): \(frames) frames")
                 if round > 1 { // two warm-up rounds
                     ttfb[name]!.append(first); total[name]!.append(all); cpu[name]!.append(Bench.cpuSeconds() - cpuBefore)
@@ -45,23 +48,20 @@ enum ProviderBench {
         ttfb = ["direct": [], "voxd": []]
         for round in 0..<42 {
             for name in round % 2 == 0 ? ["direct", "voxd"] : ["voxd", "direct"] {
-                let (first, _, _) = try await chat(client, url: name == "direct" ? direct : viaVoxd,
-                                                   body: name == "direct" ? chatBody : voxdChatBody)
+                let (first, _, _) = try await chatWith(name)
                 if round > 1 { ttfb[name]!.append(first) }
             }
         }
         // The same, back to back: runs of 30 per target, alternating, the
         // first 5 of each run dropped. Above, every request finds the
         // target's threads idle since its last turn (a cold wake-up per hop,
-        // and voxd adds two hops; one quiet run here: 1.40 ms added that way,
-        // 0.89 ms back to back); here both are measured as a busy client
+        // and voxd adds two hops); here both are measured as a busy client
         // sees them. Both are printed.
         var warm: [String: [Double]] = ["direct": [], "voxd": []]
         for run in 0..<12 {
             let name = run % 2 == 0 ? "direct" : "voxd"
             for k in 0..<30 {
-                let (first, _, _) = try await chat(client, url: name == "direct" ? direct : viaVoxd,
-                                                   body: name == "direct" ? chatBody : voxdChatBody)
+                let (first, _, _) = try await chatWith(name)
                 if k >= 5 { warm[name]!.append(first) }
             }
         }

@@ -241,10 +241,11 @@ struct ChatAssembler {
     /// the same frame: the first bytes of every streamed answer.
     func roleChunkBytes() -> [UInt8] {
         guard let (prefix, suffix) = deltaFrame else { return Array(chunk(delta: Self.roleDelta).serialized.utf8) }
-        return prefix + #"{"content":"","role":"assistant"}"#.utf8 + suffix
+        return prefix + Self.roleDeltaBytes + suffix
     }
 
     static let roleDelta: [String: JSONValue] = ["role": .string("assistant"), "content": .string("")]
+    private static let roleDeltaBytes = Array(JSONValue.object(roleDelta).serialized.utf8)
 
     func chunk(for e: ChatEvent) -> JSONValue {
         switch e {
