@@ -150,6 +150,30 @@ final class RouterCoreTests: XCTestCase {
         XCTAssertEqual(h.circuitState, .closed, "the three old failures fell out of the 1 s window")
     }
 
+    func testTheErrorRateCountsOnlyTheWindowsCalls() {
+        // Failures that age out stop counting against the rate.
+        let aged = health(BreakerSettings(consecutiveFailures: 100, errorRate: 0.5, minCalls: 100, windowSeconds: 1, cooldownSeconds: 10))
+        let t0 = Date()
+        for _ in 0..<40 { aged.recordSuccess(model: nil, firstOutput: nil, now: t0) }
+        for _ in 0..<59 { aged.recordFailure("x", now: t0) }
+        XCTAssertEqual(aged.circuitState, .closed, "99 calls: below the minimum")
+        for _ in 0..<99 { aged.recordSuccess(model: nil, firstOutput: nil, now: t0.addingTimeInterval(5)) }
+        aged.recordFailure("x", now: t0.addingTimeInterval(5))
+        XCTAssertEqual(aged.circuitState, .closed, "1 of the window's 100 calls failed; the 59 before it aged out")
+
+        // A busy provider's window holds its latest 10,000 calls.
+        let busy = health(BreakerSettings(consecutiveFailures: 100, errorRate: 0.5, minCalls: 10, windowSeconds: 60, cooldownSeconds: 10))
+        for _ in 0..<20_000 { busy.recordSuccess(model: nil, firstOutput: nil, now: t0) }
+        for _ in 0..<4_999 {
+            busy.recordSuccess(model: nil, firstOutput: nil, now: t0)
+            busy.recordFailure("x", now: t0)
+        }
+        XCTAssertEqual(busy.circuitState, .closed, "4,999 of the latest 10,000 failed")
+        busy.recordSuccess(model: nil, firstOutput: nil, now: t0)
+        busy.recordFailure("x", now: t0)
+        XCTAssertEqual(busy.circuitState, .open, "5,000 of the latest 10,000 failed")
+    }
+
     func testRetryAfterTakesTheProviderOutOfRotation() {
         let h = health()
         let t0 = Date()

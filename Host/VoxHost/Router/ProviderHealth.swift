@@ -15,8 +15,14 @@ public final class ProviderHealth: @unchecked Sendable {
     private var openedAt: Date?
     private var probeInFlight = false
     private var consecutive = 0
-    /// (time, failed) of recent calls, oldest first, bounded by the window.
-    private var window: [(Date, Bool)] = []
+    /// (time, failed) of recent calls, oldest first from `windowStart`:
+    /// the calls of the last `windowSeconds`, at most `windowCap`. Trimmed
+    /// from the front as calls arrive, so a call costs O(1), not a pass
+    /// over the window (up to 10,000 entries under load).
+    private var window: [(at: Date, failed: Bool)] = []
+    private var windowStart = 0
+    private var failedInWindow = 0
+    static let windowCap = 10_000
     private var successes = 0
     private var failures = 0
     private var opens = 0
@@ -104,9 +110,9 @@ public final class ProviderHealth: @unchecked Sendable {
             lastErrorAt = now
             push(now, failed: true)
             if let retryAfter, retryAfter > 0 { notBefore = now.addingTimeInterval(retryAfter) }
-            let failedInWindow = window.filter { $0.1 }.count
+            let calls = window.count - windowStart
             let tripped = consecutive >= settings.consecutiveFailures
-                || (window.count >= settings.minCalls && Double(failedInWindow) / Double(window.count) >= settings.errorRate)
+                || (calls >= settings.minCalls && Double(failedInWindow) / Double(calls) >= settings.errorRate)
             if circuit == .halfOpen || (circuit == .closed && tripped) {
                 circuit = .open
                 openedAt = now
@@ -122,9 +128,17 @@ public final class ProviderHealth: @unchecked Sendable {
 
     private func push(_ now: Date, failed: Bool) {
         window.append((now, failed))
+        if failed { failedInWindow += 1 }
         let cutoff = now.addingTimeInterval(-settings.windowSeconds)
-        window.removeAll { $0.0 < cutoff }
-        if window.count > 10_000 { window.removeFirst(window.count - 10_000) }
+        while windowStart < window.count, window[windowStart].at < cutoff || window.count - windowStart > Self.windowCap {
+            if window[windowStart].failed { failedInWindow -= 1 }
+            windowStart += 1
+        }
+        // Drop the trimmed front once it is most of the storage: amortized O(1).
+        if windowStart >= 1024, windowStart * 2 >= window.count {
+            window.removeFirst(windowStart)
+            windowStart = 0
+        }
     }
 
     /// EWMA of time to first output for `model`, in seconds (nil: no samples).
