@@ -203,7 +203,7 @@ final class HostHTTPExchange: HTTPClientResponseDelegate, @unchecked Sendable {
     func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
         status = Int(head.status.code)
         metrics.observe("http_first_byte_seconds", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        deliverHead(status: Int32(head.status.code), headers: head.headers.map { ($0.name, $0.value) })
+        deliverHead(status: Int32(head.status.code), headers: head.headers)
         armIdle()
         return task.eventLoop.makeSucceededVoidFuture()
     }
@@ -264,16 +264,28 @@ final class HostHTTPExchange: HTTPClientResponseDelegate, @unchecked Sendable {
     }
 
     /// Calls on_response with the headers as one flat run of strings.
-    private func deliverHead(status: Int32, headers: [(String, String)]) {
-        let parts = headers.flatMap { [Array($0.0.utf8), Array($0.1.utf8)] }
-        let flat = Array(parts.joined())
+    /// The head to the plugin: names and values laid end to end in one
+    /// buffer, each passed as a view into it (two allocations, not two per
+    /// header).
+    private func deliverHead(status: Int32, headers: HTTPHeaders) {
+        var flat: [UInt8] = []
+        flat.reserveCapacity(headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
+        var ends: [Int] = []
+        ends.reserveCapacity(2 * headers.count)
+        for h in headers {
+            flat.append(contentsOf: h.name.utf8)
+            ends.append(flat.count)
+            flat.append(contentsOf: h.value.utf8)
+            ends.append(flat.count)
+        }
         flat.withUnsafeBufferPointer { b in
-            var offset = 0
+            let base = UnsafeRawPointer(b.baseAddress)?.assumingMemoryBound(to: CChar.self)
             var strs: [vox_type_str] = []
-            strs.reserveCapacity(parts.count)
-            for p in parts {
-                strs.append(vox_type_str(ptr: UnsafeRawPointer(b.baseAddress.map { $0 + offset })?.assumingMemoryBound(to: CChar.self), len: p.count))
-                offset += p.count
+            strs.reserveCapacity(ends.count)
+            var start = 0
+            for end in ends {
+                strs.append(vox_type_str(ptr: base.map { $0 + start }, len: end - start))
+                start = end
             }
             strs.withUnsafeBufferPointer { callbacks.on_response?(user, status, $0.baseAddress, headers.count) }
         }
