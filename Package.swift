@@ -124,6 +124,9 @@ let package = Package(
             name: "VoxBench",
             dependencies: ["VoxHost", "VoxPluginKit", "CVoxPlugin", "VoxTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdCore", package: "hummingbird"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "bench/VoxBench"

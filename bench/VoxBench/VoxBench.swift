@@ -18,7 +18,12 @@ struct VoxBench {
             if only == "speech" { try await ProviderBench.run(chat: false) }
             if only == nil || only == "router" { try await RouterBench.run() }
             if only == nil || only == "gateway" { try await GatewayBench.run() }
+            if only == nil || only == "floor" { try await FloorBench.run() }
             if only == nil || only == "json" { JSONBench.run() }
+            if only == "floor-relay" {
+                let args = CommandLine.arguments
+                try await FloorBench.serve(socket: args[2], upstream: args[3])
+            }
             if only == "stream-profile" { try await GatewayBench.streamProfile() }
             if only == "gateway-profile" { try await GatewayBench.profile(concurrency: CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 8) }
         }.value

@@ -12,11 +12,13 @@ import NIOCore
 /// AsyncHTTPClient's only way into an HTTP/1 connection's pipeline is its
 /// `http1_1ConnectionDebugInitializer` (public, if oddly named); HTTP/2
 /// connections to a provider (TLS with ALPN) go without it.
-final class FlushCoalescer: ChannelOutboundHandler {
-    typealias OutboundIn = NIOAny
+public final class FlushCoalescer: ChannelOutboundHandler {
+    public typealias OutboundIn = NIOAny
     private var pending = false
 
-    func flush(context: ChannelHandlerContext) {
+    public init() {}
+
+    public func flush(context: ChannelHandlerContext) {
         guard !pending else { return }
         pending = true
         context.eventLoop.assumeIsolated().execute {
@@ -29,7 +31,7 @@ final class FlushCoalescer: ChannelOutboundHandler {
     /// A close right after a write in the same tick (an answer to a
     /// `Connection: close` request) must not drop the held write: it goes
     /// out first.
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if pending {
             pending = false
             context.flush()

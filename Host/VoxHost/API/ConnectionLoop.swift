@@ -14,11 +14,13 @@ import NIOCore
 /// (`execute` from the loop itself only queues). Handlers must not block —
 /// the rule Swift concurrency already sets: the store is reached through
 /// GRDB's async calls (its own queues), engines run on plugins' threads.
-struct OnTheConnectionsLoop<Inner: ServerChildChannel>: ServerChildChannel {
-    typealias Value = Inner.Value
+public struct OnTheConnectionsLoop<Inner: ServerChildChannel>: ServerChildChannel {
+    public typealias Value = Inner.Value
     let inner: Inner
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    public init(inner: Inner) { self.inner = inner }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         // The head of a streamed answer and its first chunk, and the chunks
         // of one batch, leave in one write (see FlushCoalescer).
         channel.eventLoop.makeCompletedFuture {
@@ -26,7 +28,7 @@ struct OnTheConnectionsLoop<Inner: ServerChildChannel>: ServerChildChannel {
         }.flatMap { inner.setup(channel: channel, logger: logger) }
     }
 
-    func handle(value: Value, logger: Logger) async {
+    public func handle(value: Value, logger: Logger) async {
         await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
             await inner.handle(value: value, logger: logger)
         }
