@@ -263,10 +263,9 @@ final class HostHTTPExchange: HTTPClientResponseDelegate, @unchecked Sendable {
         }
     }
 
-    /// Calls on_response with the headers as one flat run of strings.
-    /// The head to the plugin: names and values laid end to end in one
-    /// buffer, each passed as a view into it (two allocations, not two per
-    /// header).
+    /// Calls on_response with the headers as one flat run of strings: names
+    /// and values laid end to end in one buffer, each passed as a view into
+    /// it (two allocations, not two per header).
     private func deliverHead(status: Int32, headers: HTTPHeaders) {
         var flat: [UInt8] = []
         flat.reserveCapacity(headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
