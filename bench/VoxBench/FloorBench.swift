@@ -12,11 +12,12 @@ import VoxTestSupport
 /// The floor is the least a relay built on them does: a Hummingbird server
 /// on a unix socket, served on the connection's loop as voxd's is, that
 /// forwards a chat request's bytes to the fake with AsyncHTTPClient (a
-/// client per loop, flushes coalesced, as voxd's host does) and returns the
-/// fake's bytes as they came — no parse, no routing, no plugin, no ledger.
-/// It runs in its own process (this binary, `floor-relay`), as voxd does.
-/// Direct, floor and voxd take turns at one client; the lines give each
-/// relay's added p50/p99 and voxd's cost over the floor.
+/// client per loop, made with voxd's own `upstreamConfiguration`) and
+/// returns the fake's bytes as they came — no parse, no routing, no
+/// plugin, no ledger. It runs in its own process (this binary,
+/// `floor-relay`), as voxd does. Direct, floor and voxd take turns at one
+/// client; the lines give each target's p50/p99, each relay's added p50
+/// and voxd's share over the floor.
 enum FloorBench {
     static func run() async throws {
         Bench.line("== floor: voxd vs a bare Hummingbird -> AsyncHTTPClient relay (same libraries, same set-up), non-streaming chat at one client")
@@ -67,13 +68,8 @@ enum FloorBench {
     static func serve(socket: String, upstream: String) async throws {
         var clients: [ObjectIdentifier: HTTPClient] = [:]
         for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
-            var config = HTTPClient.Configuration()
-            config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-            config.tracing.tracer = nil
-            config.http1_1ConnectionDebugInitializer = { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first) }
-            }
-            clients[ObjectIdentifier(loop)] = HTTPClient(eventLoopGroupProvider: .shared(loop), configuration: config)
+            clients[ObjectIdentifier(loop)] = HTTPClient(eventLoopGroupProvider: .shared(loop),
+                                                         configuration: HostHTTPService.upstreamConfiguration(connectTimeoutMs: HostHTTPService.defaultConnectTimeoutMs, connectionsPerLoop: 64))
         }
         let perLoop = clients
         let router = Router()

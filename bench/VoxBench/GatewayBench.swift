@@ -160,13 +160,14 @@ enum GatewayBench {
         Bench.line("pid \(getpid()): direct c=\(concurrency) for 5 s now")
         let d = try await load(client, direct, concurrency: concurrency, requests: 400_000, seconds: 5)
         let dRate = Double(d.latencies.count) / d.wall
-        Bench.line(String(format: "direct c=%d: %.0f req/s, p50 %.2f ms; voxd for 20 s now", concurrency, dRate, Bench.percentile(d.latencies.sorted(), 0.5) * 1e3))
+        let dSorted = d.latencies.sorted()
+        Bench.line(String(format: "direct c=%d: %.0f req/s, p50 %.2f ms; voxd for 20 s now", concurrency, dRate, Bench.percentile(dSorted, 0.5) * 1e3))
         let v = try await load(client, viaVoxd, concurrency: concurrency, requests: 2_000_000, seconds: 20)
         let vRate = Double(v.latencies.count) / v.wall
         let vSorted = v.latencies.sorted()
         Bench.line(String(format: "voxd c=%d: %.0f req/s (%.2f of direct), p50 %.2f ms, p99 %.2f ms (direct p99 %.2f ms)", concurrency, vRate, vRate / dRate,
                           Bench.percentile(vSorted, 0.5) * 1e3, Bench.percentile(vSorted, 0.99) * 1e3,
-                          Bench.percentile(d.latencies.sorted(), 0.99) * 1e3))
+                          Bench.percentile(dSorted, 0.99) * 1e3))
         try await client.shutdown()
         await voxd.stop()
         await fake.stop()

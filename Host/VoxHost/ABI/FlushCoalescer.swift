@@ -12,13 +12,11 @@ import NIOCore
 /// AsyncHTTPClient's only way into an HTTP/1 connection's pipeline is its
 /// `http1_1ConnectionDebugInitializer` (public, if oddly named); HTTP/2
 /// connections to a provider (TLS with ALPN) go without it.
-public final class FlushCoalescer: ChannelOutboundHandler {
-    public typealias OutboundIn = NIOAny
+final class FlushCoalescer: ChannelOutboundHandler {
+    typealias OutboundIn = NIOAny
     private var pending = false
 
-    public init() {}
-
-    public func flush(context: ChannelHandlerContext) {
+    func flush(context: ChannelHandlerContext) {
         guard !pending else { return }
         pending = true
         context.eventLoop.assumeIsolated().execute {
@@ -31,7 +29,7 @@ public final class FlushCoalescer: ChannelOutboundHandler {
     /// A close right after a write in the same tick (an answer to a
     /// `Connection: close` request) must not drop the held write: it goes
     /// out first.
-    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if pending {
             pending = false
             context.flush()

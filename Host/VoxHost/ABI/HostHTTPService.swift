@@ -9,7 +9,7 @@ import VoxPluginKit
 /// AsyncHTTPClient: one pooled client for the process, so TLS, pooling and
 /// timeouts are the host's. Each exchange is one task; its callbacks follow
 /// the header's order: on_response ≤ 1, on_body*, on_complete exactly once.
-enum HostHTTPService {
+public enum HostHTTPService {
     /// Pooled clients by connect timeout and proxy (AsyncHTTPClient sets
     /// both per client; plugins use few distinct values), one per event
     /// loop. Other timeouts are per request. Proxies come from the
@@ -27,7 +27,7 @@ enum HostHTTPService {
     private struct ClientKey: Hashable { var connectMs: UInt32; var proxyHost: String?; var proxyPort: Int? }
     private static let lock = NSLock()
     nonisolated(unsafe) private static var clients: [ClientKey: [ObjectIdentifier: HTTPClient]] = [:]
-    static let defaultConnectTimeoutMs: UInt32 = 10_000
+    public static let defaultConnectTimeoutMs: UInt32 = 10_000
     /// `limits.upstream_connections_per_host`, set by the daemon before any
     /// plugin loads (clients made later keep the value they were made with);
     /// each loop's pool may open its share of it.
@@ -42,22 +42,11 @@ enum HostHTTPService {
         let loop = HostLoops.group.any() // the calling thread's loop when it is one of the group's
         return lock.withLock {
             if let c = clients[key]?[ObjectIdentifier(loop)] { return c }
-            var config = HTTPClient.Configuration()
-            config.timeout = .init(connect: .milliseconds(Int64(ms)))
             // Not AsyncHTTPClient's 8: every concurrent stream to a provider needs its own connection.
             // The configured number is the whole daemon's, shared evenly by the loops' pools.
             let loops = Array(HostLoops.group.makeIterator())
-            let share = max(1, (connectionsPerHost + loops.count - 1) / loops.count)
-            config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: share)
-            config.decompression = .enabled(limit: .ratio(50))
-            // No tracer: AsyncHTTPClient otherwise starts a span per request
-            // even with the no-op global tracer (a dynamic cast, a string
-            // and its attributes: ~20 us a request on the profile's machine).
-            config.tracing.tracer = nil
+            var config = upstreamConfiguration(connectTimeoutMs: ms, connectionsPerLoop: max(1, (connectionsPerHost + loops.count - 1) / loops.count))
             if let proxy { config.proxy = .server(host: proxy.host, port: proxy.port) }
-            config.http1_1ConnectionDebugInitializer = { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first) }
-            }
             var perLoop: [ObjectIdentifier: HTTPClient] = [:]
             for l in loops {
                 perLoop[ObjectIdentifier(l)] = HTTPClient(eventLoopGroupProvider: .shared(l), configuration: config)
@@ -65,6 +54,23 @@ enum HostHTTPService {
             clients[key] = perLoop
             return perLoop[ObjectIdentifier(loop)]!
         }
+    }
+
+    /// How every upstream client is set up (one per event loop): the
+    /// benchmarks' bare relay uses it too, so its floor is voxd's set-up.
+    public static func upstreamConfiguration(connectTimeoutMs: UInt32, connectionsPerLoop: Int) -> HTTPClient.Configuration {
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .milliseconds(Int64(connectTimeoutMs)))
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerLoop)
+        config.decompression = .enabled(limit: .ratio(50))
+        // No tracer: AsyncHTTPClient otherwise starts a span per request
+        // even with the no-op global tracer (a dynamic cast, a string
+        // and its attributes: ~20 us a request on the profile's machine).
+        config.tracing.tracer = nil
+        config.http1_1ConnectionDebugInitializer = { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .first) }
+        }
+        return config
     }
 
     static func install(into api: inout vox_host_api) {

@@ -43,6 +43,9 @@ struct ChatRoutes {
     /// added to a token's latency.
     static let coalesceNs: UInt64 = 250_000
 
+    /// The stream's last event's data.
+    static let done = Array("[DONE]".utf8)
+
     static func gather(since lastWrite: UInt64) -> UInt64 {
         let elapsed = DispatchTime.now().uptimeNanoseconds &- lastWrite
         return elapsed < coalesceNs ? coalesceNs - elapsed : 0
@@ -85,7 +88,7 @@ struct ChatRoutes {
                 var closing = ByteBuffer()
                 closing.writeSSEData(assembler.chunk(delta: [:], finishReason: assembler.finishReason(result)))
                 if chat.includeUsage { closing.writeSSEData(assembler.usageChunk(result)) }
-                closing.writeSSEData(Array("[DONE]".utf8))
+                closing.writeSSEData(Self.done)
                 try await writer.write(closing)
                 try await writer.finish(nil)
             } catch let e as VoxPluginError {
@@ -112,5 +115,9 @@ extension ByteBuffer {
         writeStaticString("\n\n")
     }
 
-    mutating func writeSSEData(_ json: JSONValue) { writeSSEData(Array(json.serialized.utf8)) }
+    mutating func writeSSEData(_ json: JSONValue) {
+        writeStaticString("data: ")
+        writeString(json.serialized)
+        writeStaticString("\n\n")
+    }
 }
