@@ -51,7 +51,7 @@ enum FloorBench {
         var samples: [String: [Double]] = [:]
         for round in 0..<10 {
             for t in GatewayBench.rotate(targets, round) {
-                samples[t.name, default: []] += try await GatewayBench.load(client, t, concurrency: 1, requests: 500, seconds: 2).latencies
+                samples[t.name, default: []] += try await GatewayBench.load(t, concurrency: 1, requests: 500, seconds: 2).latencies
             }
         }
         func p(_ n: String, _ q: Double) -> Double { Bench.percentile(samples[n]!.sorted(), q) * 1e3 }

@@ -97,7 +97,7 @@ enum GatewayBench {
             var samples: [String: (latencies: [Double], wall: Double)] = [:]
             for round in 0..<rounds {
                 for t in rotate(targets, concurrency + round) {
-                    let r = try await load(client, t, concurrency: concurrency, requests: (concurrency == 1 ? 3000 : 80 * concurrency) / rounds,
+                    let r = try await load(t, concurrency: concurrency, requests: (concurrency == 1 ? 3000 : 80 * concurrency) / rounds,
                                            seconds: 20 / Double(rounds))
                     samples[t.name, default: ([], 0)].latencies += r.latencies
                     samples[t.name, default: ([], 0)].wall += r.wall
@@ -158,11 +158,11 @@ enum GatewayBench {
         let viaVoxd = Target(name: "voxd", chatURL: voxd.url("/v1/chat/completions"), speechURL: "", model: "openai/gpt-4o-mini", ttsModel: "")
         for t in [direct, viaVoxd] { for _ in 0..<20 { _ = try await chatOnce(client, t) } }
         Bench.line("pid \(getpid()): direct c=\(concurrency) for 5 s now")
-        let d = try await load(client, direct, concurrency: concurrency, requests: 400_000, seconds: 5)
+        let d = try await load(direct, concurrency: concurrency, requests: 400_000, seconds: 5)
         let dRate = Double(d.latencies.count) / d.wall
         let dSorted = d.latencies.sorted()
         Bench.line(String(format: "direct c=%d: %.0f req/s, p50 %.2f ms; voxd for 20 s now", concurrency, dRate, Bench.percentile(dSorted, 0.5) * 1e3))
-        let v = try await load(client, viaVoxd, concurrency: concurrency, requests: 2_000_000, seconds: 20)
+        let v = try await load(viaVoxd, concurrency: concurrency, requests: 2_000_000, seconds: 20)
         let vRate = Double(v.latencies.count) / v.wall
         let vSorted = v.latencies.sorted()
         Bench.line(String(format: "voxd c=%d: %.0f req/s (%.2f of direct), p50 %.2f ms, p99 %.2f ms (direct p99 %.2f ms)", concurrency, vRate, vRate / dRate,
@@ -232,25 +232,13 @@ enum GatewayBench {
         return Double(Bench.now() - started) / 1e9
     }
 
-    /// `requests` non-streaming chats over `concurrency` workers, stopping
-    /// early after `seconds`: each request's latency and the wall time.
-    static func load(_ client: HTTPClient, _ t: Target, concurrency: Int, requests: Int, seconds: Double) async throws -> (latencies: [Double], wall: Double) {
-        let started = Bench.now()
-        let deadline = started + UInt64(seconds * 1e9)
-        let perWorker = max(1, requests / concurrency)
-        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    var out: [Double] = []
-                    for _ in 0..<perWorker where Bench.now() < deadline { out.append(try await chatOnce(client, t)) }
-                    return out
-                }
-            }
-            var all: [Double] = []
-            for try await l in group { all += l }
-            return all.sorted()
-        }
-        return (latencies, Double(Bench.now() - started) / 1e9)
+    /// `requests` non-streaming chats over `concurrency` connections,
+    /// stopping early after `seconds`, sent by `LoadClient` (see there for
+    /// why not AsyncHTTPClient): each request's latency and the wall time.
+    static func load(_ t: Target, concurrency: Int, requests: Int, seconds: Double) async throws -> (latencies: [Double], wall: Double) {
+        let request = try LoadClient.Request(post: t.chatURL, json: #"{"model":"\#(t.model)","messages":[{"role":"user","content":"hi"}]}"#,
+                                             bearer: OpenAIFake.defaultAPIKey)
+        return try await LoadClient.run(request, concurrency: concurrency, requests: requests, seconds: seconds)
     }
 
     static func which(_ name: String) -> String? {
