@@ -151,6 +151,19 @@ final class KitBridgeTests: XCTestCase {
         XCTAssertTrue(VoxPluginError(abi: &err).message.contains("speaks vox ABI 1.x"))
     }
 
+    /// A plugin's header lookup folds the case of letters only.
+    func testHeaderLookupFoldsLetterCaseOnly() {
+        let hs: [(String, String)] = [("X-Request-Id", "r1"), ("Content-Type", "application/json"), ("content-type", "text/plain"), ("A-B", "1")]
+        XCTAssertEqual(hs.header("content-type"), "application/json")
+        XCTAssertEqual(hs.header("CONTENT-TYPE"), "application/json")
+        XCTAssertEqual(hs.header("x-request-id"), "r1")
+        XCTAssertNil(hs.header("content-typ"))
+        XCTAssertNil(hs.header("content_type"))
+        XCTAssertNil(hs.header("a\rb"))  // '-' and CR differ only in bit 0x20: not letters, not folded
+        XCTAssertEqual(hs.header("a-b"), "1")
+        XCTAssertNil(hs.header("é"))
+    }
+
     func testCreateErrorAndCapabilities() throws {
         XCTAssertThrowsError(try Self.makeInstance(settings: .object(["refuse": .bool(true)]))) { error in
             XCTAssertTrue("\(error)".contains("invalid_request: settings.refuse: refused as asked"), "\(error)")
