@@ -20,9 +20,9 @@ struct ChatRoutes {
 
     static func headers(_ chat: StartedChat, contentType: String) -> HTTPFields {
         var h: HTTPFields = [.contentType: contentType]
-        h[HTTPField.Name("X-Vox-Provider")!] = chat.provider
-        h[HTTPField.Name("X-Vox-Model")!] = chat.model
-        h[HTTPField.Name("X-Vox-Attempts")!] = String(chat.attempts)
+        h[.xVoxProvider] = chat.provider
+        h[.xVoxModel] = chat.model
+        h[.xVoxAttempts] = String(chat.attempts)
         return h
     }
 

@@ -66,6 +66,12 @@ struct ErrorMiddleware: RouterMiddleware {
 
 extension HTTPField.Name {
     static let xRequestID = HTTPField.Name("X-Request-Id")!
+    // What served a request (validated once, not on every response).
+    static let xVoxProvider = HTTPField.Name("X-Vox-Provider")!
+    static let xVoxModel = HTTPField.Name("X-Vox-Model")!
+    static let xVoxVoice = HTTPField.Name("X-Vox-Voice")!
+    static let xVoxAttempts = HTTPField.Name("X-Vox-Attempts")!
+    static let xVoxSampleRate = HTTPField.Name("X-Vox-Sample-Rate")!
 }
 
 /// Request ids: unique per daemon run, cheap (no logger metadata involved).

@@ -22,11 +22,11 @@ struct SpeechRoutes {
     /// stream short (the chunked body ends without its terminator).
     static func stream(_ s: StartedSpeech, logger: Logger) -> Response {
         var headers: HTTPFields = [.contentType: s.output.contentType]
-        headers[HTTPField.Name("X-Vox-Provider")!] = s.provider
-        if let m = s.model { headers[HTTPField.Name("X-Vox-Model")!] = m }
-        if let v = s.voice { headers[HTTPField.Name("X-Vox-Voice")!] = v }
-        headers[HTTPField.Name("X-Vox-Attempts")!] = String(s.attempts)
-        if let r = s.output.sampleRate { headers[HTTPField.Name("X-Vox-Sample-Rate")!] = String(r) }
+        headers[.xVoxProvider] = s.provider
+        if let m = s.model { headers[.xVoxModel] = m }
+        if let v = s.voice { headers[.xVoxVoice] = v }
+        headers[.xVoxAttempts] = String(s.attempts)
+        if let r = s.output.sampleRate { headers[.xVoxSampleRate] = String(r) }
         let op = s.operation
         let lease = OperationLease(op)
         let body = ResponseBody { writer in

@@ -16,9 +16,9 @@ struct TranscriptionRoutes {
             let (provider, model, transcript, attempts) = try await daemon.transcribe(input)
             let (type, body) = try transcript.rendered(input.responseFormat)
             var headers: HTTPFields = [.contentType: type]
-            headers[HTTPField.Name("X-Vox-Provider")!] = provider
-            headers[HTTPField.Name("X-Vox-Attempts")!] = String(attempts)
-            if let model { headers[HTTPField.Name("X-Vox-Model")!] = "\(provider)/\(model)" }
+            headers[.xVoxProvider] = provider
+            headers[.xVoxAttempts] = String(attempts)
+            if let model { headers[.xVoxModel] = "\(provider)/\(model)" }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
