@@ -29,6 +29,22 @@ final class HostHTTPServiceTests: XCTestCase {
     /// one) AsyncHTTPClient builds a span per request. Read through Mirror
     /// since the client keeps its configuration internal; a renamed field
     /// fails here rather than passing unseen.
+    /// Request templates: one parse per URL and method, the URL kept as
+    /// given, a bad URL refused (and not kept), the table bounded.
+    func testRequestTemplatesAreParsedOncePerURLAndBounded() throws {
+        let get = try HostHTTPService.template(url: "http://127.0.0.1:9/a?x=1", method: .GET)
+        XCTAssertEqual(get.url.absoluteString, "http://127.0.0.1:9/a?x=1")
+        XCTAssertEqual(get.method, .GET)
+        XCTAssertTrue(get.headers.isEmpty)
+        XCTAssertNil(get.body)
+        let post = try HostHTTPService.template(url: "http://127.0.0.1:9/a?x=1", method: .POST)
+        XCTAssertEqual(post.method, .POST)
+        XCTAssertThrowsError(try HostHTTPService.template(url: "not a url", method: .GET))
+        for i in 0..<(HostHTTPService.templateLimit * 2) { _ = try HostHTTPService.template(url: "http://127.0.0.1:9/\(i)", method: .GET) }
+        XCTAssertLessThanOrEqual(HostHTTPService.templateCount, HostHTTPService.templateLimit)
+        XCTAssertGreaterThan(HostHTTPService.templateCount, 0)
+    }
+
     func testTheClientsStartNoTracingSpans() throws {
         let client = HostHTTPService.client(connectTimeoutMs: 0, url: "http://127.0.0.1:9/x")
         let tracer = try XCTUnwrap(Mirror(reflecting: client).descendant("configuration", "tracing", "_tracer"),
