@@ -117,6 +117,44 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(rows, 3)
     }
 
+    /// The batch writer: its own thread at nice +10, a write every period
+    /// and on each flush (returning after a write that began after the
+    /// call), one last write at stop, and a write on a thread of its own
+    /// when it is not running.
+    func testTheBatchWriterRunsBehindTheRequestThreads() async throws {
+        final class Log: @unchecked Sendable {
+            let lock = NSLock()
+            var writes = 0
+            var niceness: [Int32] = []
+            var threads = Set<UInt>()
+        }
+        let log = Log()
+        let write: @Sendable () -> Void = {
+            errno = 0
+            let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            log.lock.withLock { log.writes += 1; log.niceness.append(nice); log.threads.insert(UInt(bitPattern: Int(pthread_self()))) }
+        }
+        let writer = LedgerWriter()
+        writer.start(period: 0.05, write: write)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let periodic = log.lock.withLock { log.writes }
+        XCTAssertGreaterThanOrEqual(periodic, 2, "a write every 50 ms")
+        XCTAssertLessThanOrEqual(periodic, 8)
+        await writer.flush()
+        XCTAssertGreaterThan(log.lock.withLock { log.writes }, periodic)
+        await writer.stop()
+        let stopped = log.lock.withLock { log.writes }
+        try await Task.sleep(nanoseconds: 150_000_000)
+        XCTAssertEqual(log.lock.withLock { log.writes }, stopped, "no write after stop")
+        log.lock.withLock {
+            XCTAssertEqual(Set(log.niceness), [LedgerWriter.niceness])
+            XCTAssertEqual(log.threads.count, 1, "one thread of its own")
+        }
+        // Stopped: a flush runs the given write elsewhere, and still waits for it.
+        await writer.flush(orRun: write)
+        XCTAssertEqual(log.lock.withLock { log.writes }, stopped + 1)
+    }
+
     func testUTCDaysAndMonths() {
         // The integer conversion agrees with Calendar over four centuries of days, leap years included.
         var t = -2_208_988_800.0 // 1900-01-01

@@ -88,6 +88,12 @@ public final class VoxStore: Sendable {
         try await pool.write(body)
     }
 
+    /// `write`, on the calling thread (GRDB runs a synchronous write
+    /// there): for a thread of its own, never a Swift task's.
+    func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read(body)
     }
