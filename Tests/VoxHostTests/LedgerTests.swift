@@ -129,10 +129,11 @@ final class LedgerTests: XCTestCase {
             var threads = Set<UInt>()
         }
         let log = Log()
-        let write: @Sendable () -> Void = {
+        let write: @Sendable () -> Bool = {
             errno = 0
             let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
             log.lock.withLock { log.writes += 1; log.niceness.append(nice); log.threads.insert(UInt(bitPattern: Int(pthread_self()))) }
+            return true
         }
         let writer = LedgerWriter()
         writer.start(period: 0.05, write: write)
@@ -151,8 +152,17 @@ final class LedgerTests: XCTestCase {
             XCTAssertEqual(log.threads.count, 1, "one thread of its own")
         }
         // Stopped: a flush runs the given write elsewhere, and still waits for it.
-        await writer.flush(orRun: write)
+        await writer.flush(orRun: { _ = write() })
         XCTAssertEqual(log.lock.withLock { log.writes }, stopped + 1)
+
+        // A writer whose owner is gone ends its thread; a later flush still returns.
+        let orphan = LedgerWriter()
+        let calls = Log()
+        orphan.start(period: 0.02) { calls.lock.withLock { calls.writes += 1 }; return false }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        XCTAssertEqual(calls.lock.withLock { calls.writes }, 1, "one write, then the thread ended")
+        await orphan.flush()
+        await orphan.stop()
     }
 
     func testUTCDaysAndMonths() {

@@ -22,8 +22,9 @@ final class LedgerWriter: @unchecked Sendable {
     private var stopping = false
 
     /// Starts the thread; `write` runs on it every `period` seconds and
-    /// for each `flush`, one call at a time.
-    func start(period: Double, write: @escaping @Sendable () -> Void) {
+    /// for each `flush`, one call at a time. `write` answers false once
+    /// its owner is gone: the thread then ends.
+    func start(period: Double, write: @escaping @Sendable () -> Bool) {
         condition.withLock {
             guard !running else { return }
             running = true
@@ -66,7 +67,7 @@ final class LedgerWriter: @unchecked Sendable {
         }
     }
 
-    private func loop(period: Double, write: @Sendable () -> Void) {
+    private func loop(period: Double, write: @Sendable () -> Bool) {
         // who 0: the calling thread (Linux keeps a nice value per thread).
         setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         var due = Date(timeIntervalSinceNow: period)
@@ -78,10 +79,20 @@ final class LedgerWriter: @unchecked Sendable {
             let last = stopping
             if last { running = false }
             condition.unlock()
-            write()
+            let alive = write()
             if Date() >= due { due = Date(timeIntervalSinceNow: period) }
             for w in answering { w.resume() }
             if last { return }
+            if !alive {
+                // The owner is gone: answer whoever asked meanwhile, and end.
+                let late: [CheckedContinuation<Void, Never>] = condition.withLock {
+                    running = false
+                    defer { waiters = [] }
+                    return waiters
+                }
+                for w in late { w.resume() }
+                return
+            }
         }
     }
 }

@@ -118,7 +118,11 @@ public final class UsageLedger: @unchecked Sendable {
                 }
             }
         }
-        writer.start(period: settings.flushSeconds) { [weak self] in self?.writeBatch() }
+        writer.start(period: settings.flushSeconds) { [weak self] in
+            guard let self else { return false }
+            self.writeBatch()
+            return true
+        }
     }
 
     /// Writes what is pending and stops the writer (shutdown). A batch the
