@@ -33,8 +33,10 @@ enum LoadClient {
             case "http+unix": endpoint = .unix(path: host)
             default: throw BenchError("load client: \(scheme) URLs are not supported (\(url))")
             }
-            let path = u.path(percentEncoded: true).isEmpty ? "/" : u.path(percentEncoded: true)
-            let head = "POST \(path) HTTP/1.1\r\nHost: \(scheme == "http" ? host : "localhost")\r\n"
+            var path = u.path(percentEncoded: true).isEmpty ? "/" : u.path(percentEncoded: true)
+            if let query = u.query(percentEncoded: true) { path += "?" + query }
+            let authority = scheme == "http" ? (u.port.map { "\(host):\($0)" } ?? host) : "localhost"
+            let head = "POST \(path) HTTP/1.1\r\nHost: \(authority)\r\n"
                 + "Content-Type: application/json\r\nAuthorization: Bearer \(bearer)\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n"
             bytes = Array(head.utf8) + Array(body.utf8)
@@ -61,6 +63,25 @@ enum LoadClient {
                 if let error = run.error { done.resume(throwing: error) } else { done.resume(returning: (run.latencies.sorted(), run.wall)) }
             }.start()
         }
+    }
+
+    /// `VoxBench load URL [concurrency] [seconds] [json-body]`: POSTs the
+    /// body (a one-message chat by default) to the URL (`http://…`, or
+    /// `http+unix://<percent-encoded socket path>/…`) with the bench's key,
+    /// and prints req/s and p50/p90/p99 — wrk for voxd's socket.
+    static func command(_ args: [String]) async throws {
+        guard let url = args.first else {
+            Bench.line("usage: VoxBench load URL [concurrency] [seconds] [json-body]")
+            return
+        }
+        let concurrency = args.count > 1 ? Int(args[1]) ?? 1 : 1
+        let seconds = args.count > 2 ? Double(args[2]) ?? 5 : 5
+        let body = args.count > 3 ? args[3] : #"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#
+        let request = try Request(post: url, json: body, bearer: ProcessInfo.processInfo.environment["VOXBENCH_BEARER"] ?? "sk-bench")
+        let r = try await run(request, concurrency: concurrency, requests: Int.max / 2, seconds: seconds)
+        Bench.line(String(format: "%d requests in %.2f s over %d connections: %.0f req/s; latency ms p50 %.3f p90 %.3f p99 %.3f",
+                          r.latencies.count, r.wall, concurrency, Double(r.latencies.count) / r.wall,
+                          Bench.percentile(r.latencies, 0.5) * 1e3, Bench.percentile(r.latencies, 0.9) * 1e3, Bench.percentile(r.latencies, 0.99) * 1e3))
     }
 
     /// One load run's shared state: the start line every connection waits
@@ -103,7 +124,7 @@ enum LoadClient {
             let started = start
             ready.unlock()
             var mine: [Double] = []
-            mine.reserveCapacity(perConnection)
+            mine.reserveCapacity(min(perConnection, 1 << 20))
             if let conn, failure == nil {
                 let deadline = started + UInt64(seconds * 1e9)
                 do {
@@ -126,12 +147,23 @@ enum LoadClient {
 
     /// One keep-alive connection and its read buffer.
     final class Connection {
-        private let fd: Int32
+        private let endpoint: Endpoint
+        private var fd: Int32 = -1
+        /// The server said `Connection: close`: the next request reconnects (and pays for it).
+        private var closing = false
         private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         private var start = 0  // unread bytes are buffer[start..<end]
         private var end = 0
 
         init(_ endpoint: Endpoint) throws {
+            self.endpoint = endpoint
+            try open()
+        }
+
+        private func open() throws {
+            start = 0
+            end = 0
+            closing = false
             switch endpoint {
             case .tcp(let host, let port):
                 fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -161,12 +193,17 @@ enum LoadClient {
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
 
-        deinit { close(fd) }
+        deinit { if fd >= 0 { close(fd) } }
 
         /// Sends `request` and reads its whole answer; throws unless it is a
         /// 200 with a body. Returns the body's length.
         @discardableResult
         func roundTrip(_ request: [UInt8]) throws -> Int {
+            if closing {
+                close(fd)
+                fd = -1
+                try open()
+            }
             try request.withUnsafeBytes { raw in
                 var sent = 0
                 while sent < raw.count {
@@ -179,7 +216,8 @@ enum LoadClient {
             // The head: up to the blank line.
             var headEnd = try find(crlfcrlf, from: start)
             while headEnd == nil { try fill(); headEnd = try find(crlfcrlf, from: start) }
-            let (status, length, chunked) = try parseHead(start, headEnd!)
+            let (status, length, chunked, close) = try parseHead(start, headEnd!)
+            closing = close
             start = headEnd! + 4
             var bodyLength = 0
             if chunked {
@@ -189,9 +227,19 @@ enum LoadClient {
                     let sizeText = String(decoding: buffer[start..<lineEnd!], as: UTF8.self).split(separator: ";").first ?? ""
                     guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { throw BenchError("load client: bad chunk size \"\(sizeText)\"") }
                     start = lineEnd! + 2
+                    if size == 0 {
+                        // Trailer lines, if any, up to the blank line that ends the body.
+                        while true {
+                            var end = try find(crlf, from: start)
+                            while end == nil { try fill(); end = try find(crlf, from: start) }
+                            let blank = end! == start
+                            start = end! + 2
+                            if blank { break }
+                        }
+                        break
+                    }
                     try take(size + 2)  // the chunk and its CRLF
                     bodyLength += size
-                    if size == 0 { break }  // no trailers from these servers
                 }
             } else if let length {
                 try take(length)
@@ -205,7 +253,7 @@ enum LoadClient {
 
         /// The status, Content-Length and whether the body is chunked, from
         /// the head in buffer[from..<to] (byte by byte: no Strings a request).
-        private func parseHead(_ from: Int, _ to: Int) throws -> (status: Int, length: Int?, chunked: Bool) {
+        private func parseHead(_ from: Int, _ to: Int) throws -> (status: Int, length: Int?, chunked: Bool, close: Bool) {
             func digits(_ i: inout Int, _ limit: Int) -> Int? {
                 while i < limit, buffer[i] == 32 { i += 1 }
                 var v = 0, any = false
@@ -223,6 +271,7 @@ enum LoadClient {
             }
             var length: Int?
             var chunked = false
+            var close = statusLineIsHTTP10(from, to)
             var line = from
             while line < to {
                 var lineEnd = line
@@ -230,18 +279,31 @@ enum LoadClient {
                 if named(Self.contentLength, line, lineEnd) {
                     var j = line + Self.contentLength.count
                     length = digits(&j, lineEnd)
+                } else if named(Self.connection, line, lineEnd) {
+                    var j = line + Self.connection.count
+                    while j < lineEnd, buffer[j] == 32 { j += 1 }
+                    if named(Self.closeToken, j, lineEnd) { close = true }
+                    if named(Self.keepAlive, j, lineEnd) { close = false }
                 } else if named(Self.transferEncoding, line, lineEnd) {
                     var j = line + Self.transferEncoding.count
                     while j + Self.chunked.count <= lineEnd, !chunked { chunked = named(Self.chunked, j, lineEnd); j += 1 }
                 }
                 line = lineEnd + 2
             }
-            return (status, length, chunked)
+            return (status, length, chunked, close)
         }
 
         private static let contentLength = Array("content-length:".utf8)
         private static let transferEncoding = Array("transfer-encoding:".utf8)
         private static let chunked = Array("chunked".utf8)
+        private static let connection = Array("connection:".utf8)
+        private static let closeToken = Array("close".utf8)
+        private static let keepAlive = Array("keep-alive".utf8)
+
+        /// HTTP/1.0 closes after each answer unless it says keep-alive.
+        private func statusLineIsHTTP10(_ from: Int, _ to: Int) -> Bool {
+            to - from > 8 && buffer[from + 7] == UInt8(ascii: "0")
+        }
 
         private let crlfcrlf: [UInt8] = [13, 10, 13, 10]
         private let crlf: [UInt8] = [13, 10]

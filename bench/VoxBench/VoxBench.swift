@@ -25,6 +25,7 @@ struct VoxBench {
                 try await FloorBench.serve(socket: args[2], upstream: args[3])
             }
             if only == "stream-profile" { try await GatewayBench.streamProfile() }
+            if only == "load" { try await LoadClient.command(Array(CommandLine.arguments.dropFirst(2))) }
             if only == "gateway-profile" { try await GatewayBench.profile(concurrency: CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 8) }
         }.value
     }
