@@ -25,26 +25,38 @@ final class HostHTTPServiceTests: XCTestCase {
         XCTAssertTrue(seen.contains(ObjectIdentifier(elsewhere)))
     }
 
-    /// The clients trace nothing: with a tracer (even the global no-op
-    /// one) AsyncHTTPClient builds a span per request. Read through Mirror
-    /// since the client keeps its configuration internal; a renamed field
-    /// fails here rather than passing unseen.
-    /// Request templates: one parse per URL and method, the URL kept as
-    /// given, a bad URL refused (and not kept), the table bounded.
+    /// Request templates: one parse per URL and method (the table grows by
+    /// one per new pair, not per call), the URL kept as given, a bad URL
+    /// refused and not kept, URLs with a query not kept, the table bounded.
     func testRequestTemplatesAreParsedOncePerURLAndBounded() throws {
-        let get = try HostHTTPService.template(url: "http://127.0.0.1:9/a?x=1", method: .GET)
-        XCTAssertEqual(get.url.absoluteString, "http://127.0.0.1:9/a?x=1")
+        HostHTTPService.forgetTemplates() // earlier tests' fakes left theirs (and a full table clears itself)
+        let url = "http://127.0.0.1:9/templates"
+        let before = HostHTTPService.templateCount
+        let get = try HostHTTPService.template(url: url, method: .GET)
+        XCTAssertEqual(get.url.absoluteString, url)
         XCTAssertEqual(get.method, .GET)
         XCTAssertTrue(get.headers.isEmpty)
         XCTAssertNil(get.body)
-        let post = try HostHTTPService.template(url: "http://127.0.0.1:9/a?x=1", method: .POST)
+        XCTAssertEqual(HostHTTPService.templateCount, before + 1)
+        for _ in 0..<5 { _ = try HostHTTPService.template(url: url, method: .GET) }
+        XCTAssertEqual(HostHTTPService.templateCount, before + 1, "the same URL and method: kept once")
+        let post = try HostHTTPService.template(url: url, method: .POST)
         XCTAssertEqual(post.method, .POST)
+        XCTAssertEqual(HostHTTPService.templateCount, before + 2)
         XCTAssertThrowsError(try HostHTTPService.template(url: "not a url", method: .GET))
+        XCTAssertEqual(HostHTTPService.templateCount, before + 2, "a refused URL is not kept")
+        let query = try HostHTTPService.template(url: url + "?key=secret", method: .GET)
+        XCTAssertEqual(query.url.absoluteString, url + "?key=secret")
+        XCTAssertEqual(HostHTTPService.templateCount, before + 2, "a URL with a query is not kept")
         for i in 0..<(HostHTTPService.templateLimit * 2) { _ = try HostHTTPService.template(url: "http://127.0.0.1:9/\(i)", method: .GET) }
         XCTAssertLessThanOrEqual(HostHTTPService.templateCount, HostHTTPService.templateLimit)
         XCTAssertGreaterThan(HostHTTPService.templateCount, 0)
     }
 
+    /// The clients trace nothing: with a tracer (even the global no-op
+    /// one) AsyncHTTPClient builds a span per request. Read through Mirror
+    /// since the client keeps its configuration internal; a renamed field
+    /// fails here rather than passing unseen.
     func testTheClientsStartNoTracingSpans() throws {
         let client = HostHTTPService.client(connectTimeoutMs: 0, url: "http://127.0.0.1:9/x")
         let tracer = try XCTUnwrap(Mirror(reflecting: client).descendant("configuration", "tracing", "_tracer"),

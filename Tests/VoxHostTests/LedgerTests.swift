@@ -118,49 +118,66 @@ final class LedgerTests: XCTestCase {
     }
 
     /// The batch writer: its own thread at nice +10, a write every period
-    /// and on each flush (returning after a write that began after the
-    /// call), one last write at stop, and a write on a thread of its own
-    /// when it is not running.
+    /// and on each flush (returning only after a write that began after
+    /// the call), one last write at stop, none after, a write on a thread
+    /// of its own when it is not running, and an end once its owner is gone.
     func testTheBatchWriterRunsBehindTheRequestThreads() async throws {
         final class Log: @unchecked Sendable {
             let lock = NSLock()
             var writes = 0
             var niceness: [Int32] = []
             var threads = Set<UInt>()
+            var count: Int { lock.withLock { writes } }
+        }
+        func waitFor(_ what: String, _ ok: () -> Bool) async throws {
+            for _ in 0..<500 where !ok() { try await Task.sleep(nanoseconds: 10_000_000) } // up to 5 s
+            XCTAssertTrue(ok(), what)
         }
         let log = Log()
+        // While `hold` is up, a write waits for `release` (a write in progress).
+        let hold = NSCondition()
+        nonisolated(unsafe) var holding = false
         let write: @Sendable () -> Bool = {
             errno = 0
             let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
             log.lock.withLock { log.writes += 1; log.niceness.append(nice); log.threads.insert(UInt(bitPattern: Int(pthread_self()))) }
+            hold.withLock { while holding { hold.wait() } }
             return true
         }
         let writer = LedgerWriter()
         writer.start(period: 0.05, write: write)
-        try await Task.sleep(nanoseconds: 300_000_000)
-        let periodic = log.lock.withLock { log.writes }
-        XCTAssertGreaterThanOrEqual(periodic, 2, "a write every 50 ms")
-        XCTAssertLessThanOrEqual(periodic, 8)
-        await writer.flush()
-        XCTAssertGreaterThan(log.lock.withLock { log.writes }, periodic)
+        try await waitFor("a write every 50 ms") { log.count >= 2 }
+
+        // A flush asked for during a write is answered by the next one, not that one.
+        hold.withLock { holding = true }
+        let atHold = log.count
+        try await waitFor("the periodic write started") { log.count > atHold }
+        let inProgress = log.count
+        let flushed = Task { await writer.flush() }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        hold.withLock { holding = false; hold.broadcast() }
+        await flushed.value
+        XCTAssertGreaterThanOrEqual(log.count, inProgress + 1, "the flush waited for a write of its own")
+
         await writer.stop()
-        let stopped = log.lock.withLock { log.writes }
+        let stopped = log.count
         try await Task.sleep(nanoseconds: 150_000_000)
-        XCTAssertEqual(log.lock.withLock { log.writes }, stopped, "no write after stop")
+        XCTAssertEqual(log.count, stopped, "no write after stop")
         log.lock.withLock {
             XCTAssertEqual(Set(log.niceness), [LedgerWriter.niceness])
             XCTAssertEqual(log.threads.count, 1, "one thread of its own")
         }
         // Stopped: a flush runs the given write elsewhere, and still waits for it.
         await writer.flush(orRun: { _ = write() })
-        XCTAssertEqual(log.lock.withLock { log.writes }, stopped + 1)
+        XCTAssertEqual(log.count, stopped + 1)
 
         // A writer whose owner is gone ends its thread; a later flush still returns.
         let orphan = LedgerWriter()
         let calls = Log()
         orphan.start(period: 0.02) { calls.lock.withLock { calls.writes += 1 }; return false }
-        try await Task.sleep(nanoseconds: 200_000_000)
-        XCTAssertEqual(calls.lock.withLock { calls.writes }, 1, "one write, then the thread ended")
+        try await waitFor("the orphan's one write") { calls.count == 1 }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        XCTAssertEqual(calls.count, 1, "one write, then the thread ended")
         await orphan.flush()
         await orphan.stop()
     }

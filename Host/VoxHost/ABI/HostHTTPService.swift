@@ -60,8 +60,11 @@ public enum HostHTTPService {
     /// method: AsyncHTTPClient parses the URL string with Foundation in
     /// `Request.init` (1.7% of voxd's CPU on a proxied chat at 8 clients;
     /// this lookup is 0.2%), and a provider plugin calls the same few URLs
-    /// over and over. Bounded: cleared when it reaches `templateLimit`.
+    /// over and over. URLs with a query are parsed each time (they vary
+    /// with a request's options, and may carry a credential). Bounded:
+    /// cleared when it reaches `templateLimit`.
     static func template(url: String, method: HTTPMethod) throws -> HTTPClient.Request {
+        if url.utf8.contains(UInt8(ascii: "?")) { return try HTTPClient.Request(url: url, method: method) }
         let key = TemplateKey(url: url, method: method.rawValue)
         if let hit = templateLock.withLock({ templates[key] }) { return hit }
         let fresh = try HTTPClient.Request(url: url, method: method)
@@ -76,6 +79,8 @@ public enum HostHTTPService {
     private static let templateLock = NSLock()
     nonisolated(unsafe) private static var templates: [TemplateKey: HTTPClient.Request] = [:]
     static var templateCount: Int { templateLock.withLock { templates.count } }
+    /// Empties the table (tests).
+    static func forgetTemplates() { templateLock.withLock { templates.removeAll() } }
     static let templateLimit = 256
 
     /// How every upstream client is set up (one per event loop): the

@@ -6,12 +6,12 @@ import Foundation
 ///
 /// A batch is a few thousand rows a second under load: tens of
 /// milliseconds of SQLite work at once. On a Swift task or a dispatch
-/// thread it ran at the request threads' priority and took a core from
-/// them for that long, and the requests served around each write were the
-/// slow 1% (at eight clients, half of them fell in the 100 ms after a
-/// write). At nice +10 the scheduler lets it have a core only when the
-/// request threads leave one idle, or about a tenth of one when they do
-/// not, so it still finishes its batch within the window under any load.
+/// thread it ran at the request threads' priority or above and took a core
+/// from them for that long, and the requests served around each write were
+/// the slow 1% (at eight clients, half of them fell in the 100 ms after a
+/// write). At nice +10 it runs on CPU the request threads leave idle; when
+/// they leave none it still gets a share (about a tenth of a core against
+/// one busy thread), so a batch is late under saturation but is written.
 final class LedgerWriter: @unchecked Sendable {
     /// The CPU priority the writer gives up (nice values are per thread on Linux).
     static let niceness: Int32 = 10
@@ -21,23 +21,26 @@ final class LedgerWriter: @unchecked Sendable {
     private var running = false
     private var stopping = false
 
-    /// Starts the thread; `write` runs on it every `period` seconds and
-    /// for each `flush`, one call at a time. `write` answers false once
-    /// its owner is gone: the thread then ends.
+    /// Starts the thread (once; later calls do nothing while it runs);
+    /// `write` runs on it every `period` seconds and for each `flush`, one
+    /// call at a time. `write` answers false once its owner is gone: the
+    /// thread then ends.
     func start(period: Double, write: @escaping @Sendable () -> Bool) {
-        condition.withLock {
-            guard !running else { return }
+        let fresh: Bool = condition.withLock {
+            guard !running else { return false }
             running = true
             stopping = false
+            return true
         }
+        guard fresh else { return }
         let thread = Thread { [self] in loop(period: period, write: write) }
         thread.name = "voxd-ledger"
         thread.start()
     }
 
-    /// Returns once a write that began after this call has finished (at
-    /// once-ish when the thread is idle). Without a running thread (not
-    /// started, or stopped) the write runs on a thread of its own.
+    /// Returns once a write that began after this call has finished.
+    /// Without a running thread (not started, or stopped) `write` runs on a
+    /// thread of its own and is waited for.
     func flush(orRun write: (@Sendable () -> Void)? = nil) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let queued: Bool = condition.withLock {
@@ -53,7 +56,8 @@ final class LedgerWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes what is pending one last time and ends the thread.
+    /// Writes what is pending one last time and ends the thread (after
+    /// answering any flush asked for meanwhile with a write of its own).
     func stop() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let queued: Bool = condition.withLock {
@@ -70,28 +74,37 @@ final class LedgerWriter: @unchecked Sendable {
     private func loop(period: Double, write: @Sendable () -> Bool) {
         // who 0: the calling thread (Linux keeps a nice value per thread).
         setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
-        var due = Date(timeIntervalSinceNow: period)
+        // Due times on the monotonic clock: setting the wall clock back must
+        // not hold the writes back.
+        let periodNs = UInt64(max(0, period) * 1e9)
+        var due = DispatchTime.now().uptimeNanoseconds &+ periodNs
         while true {
             condition.lock()
-            while waiters.isEmpty, !stopping, Date() < due { _ = condition.wait(until: due) }
+            while waiters.isEmpty, !stopping {
+                let now = DispatchTime.now().uptimeNanoseconds
+                guard now < due else { break }
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now) / 1e9))
+            }
             let answering = waiters
             waiters = []
             let last = stopping
-            if last { running = false }
             condition.unlock()
-            let alive = write()
-            if Date() >= due { due = Date(timeIntervalSinceNow: period) }
+            var alive = write()
+            if DispatchTime.now().uptimeNanoseconds >= due { due = DispatchTime.now().uptimeNanoseconds &+ periodNs }
             for w in answering { w.resume() }
-            if last { return }
-            if !alive {
-                // The owner is gone: answer whoever asked meanwhile, and end.
+            guard last || !alive else { continue }
+            // Ending (stopped, or the owner is gone): whoever asked for a
+            // flush during that write gets one too; `running` goes false
+            // only when no one is waiting, so no flush runs beside ours.
+            while true {
                 let late: [CheckedContinuation<Void, Never>] = condition.withLock {
-                    running = false
+                    if waiters.isEmpty { running = false }
                     defer { waiters = [] }
                     return waiters
                 }
+                if late.isEmpty { return }
+                if alive { alive = write() }
                 for w in late { w.resume() }
-                return
             }
         }
     }

@@ -80,6 +80,8 @@ public final class UsageLedger: @unchecked Sendable {
     /// and page-faulted in, then handed back to the allocator by the
     /// writer), and the requests served around each flush were the slow 1%.
     private var spare: [UsageEntry] = []
+    /// The most entries a kept buffer may have room for (a few MB).
+    static let spareLimit = 32_768
     /// The batch being written (rows and the oldest one's time): still not
     /// on disk, so counted as pending and in the lag (a write can wait out
     /// the store's busy timeout).
@@ -181,7 +183,8 @@ public final class UsageLedger: @unchecked Sendable {
                 written += count
                 lastFlushAt = Date()
                 pruneOldPeriods()
-                if spare.capacity < batch.capacity { spare = batch }
+                // Not a backlog's buffer (a store outage's worth of rows): kept for good otherwise.
+                if spare.capacity < batch.capacity, batch.capacity <= Self.spareLimit { spare = batch }
             }
         } catch {
             lock.withLock {
