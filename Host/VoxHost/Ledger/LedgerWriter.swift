@@ -1,18 +1,21 @@
 import Foundation
 
-/// The usage ledger's batch writer: a thread of its own that writes a
-/// batch every `period` seconds and whenever asked (`flush`), through
-/// GRDB's synchronous write (which runs on the calling thread).
+/// The usage ledger's batch writer: a thread of its own, at a lower CPU
+/// priority than the request threads (nice +10), that writes a batch every
+/// `period` seconds and whenever asked (`flush`).
 ///
 /// A batch is a few thousand rows a second under load: tens of
-/// milliseconds of SQLite work at once. Written from a Swift task through
-/// GRDB's async write, the requests served around each write were the slow
-/// 1% (at eight clients, the slowest requests fell in the 100 ms after each
-/// write, once a second, every 2 s with `flush_ms = 2000`). Written here,
-/// they are spread evenly over the second. The thread's nice value made no
-/// difference beyond noise (−4, 0 and +10 measured), and +10 let the
-/// ledger fall 2 s behind under full load, so it keeps the default.
+/// milliseconds of SQLite work at once. On a Swift task or a dispatch
+/// thread it ran at the request threads' priority or above and took a core
+/// from them for that long, and the requests served around each write were
+/// the slow 1% (at eight clients, half of them fell in the 100 ms after a
+/// write). At nice +10 it runs on CPU the request threads leave idle; when
+/// they leave none it still gets a share (about a tenth of a core against
+/// one busy thread), so a batch is late under saturation but is written.
 final class LedgerWriter: @unchecked Sendable {
+    /// The CPU priority the writer gives up (nice values are per thread on Linux).
+    static let niceness: Int32 = 10
+
     private let condition = NSCondition()
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var running = false
@@ -69,6 +72,8 @@ final class LedgerWriter: @unchecked Sendable {
     }
 
     private func loop(period: Double, write: @Sendable () -> Bool) {
+        // who 0: the calling thread (Linux keeps a nice value per thread).
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         // Due times on the monotonic clock: setting the wall clock back must
         // not hold the writes back.
         let periodNs = UInt64(max(0, period) * 1e9)
