@@ -12,7 +12,8 @@ import Foundation
 /// they are spread over the second. At nice +10 the writer runs on CPU the
 /// request threads leave idle and seldom pre-empts them: in the gateway
 /// benchmark the one-client p99 through voxd stayed within 0.78–1.06 ms
-/// over six runs, against 1.07–1.49 ms in two runs at nice 0. The price
+/// over six runs, against 1.07–1.49 ms in two runs at nice 0 (few runs
+/// on a noisy machine, but all the evidence there is). The price
 /// is paid under full load, where the writer gets about a tenth of a core:
 /// at 32 clients on two cores the ledger fell up to 2.1 s behind (1.2 s at
 /// nice 0), which `voxd_ledger_lag_seconds` shows.
