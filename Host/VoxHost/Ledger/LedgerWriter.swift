@@ -1,26 +1,20 @@
 import Foundation
 
-/// The usage ledger's batch writer: a thread of its own, at a lower CPU
-/// priority than the request threads (nice +10), that writes a batch every
-/// `period` seconds and whenever asked (`flush`).
+/// The usage ledger's batch writer: a thread of its own that writes a
+/// batch every `period` seconds and whenever asked (`flush`), through
+/// GRDB's synchronous write (which runs on the calling thread).
 ///
 /// A batch is a few thousand rows a second under load: tens of
 /// milliseconds of SQLite work at once. Written from a Swift task through
 /// GRDB's async write, the requests served around each write were the slow
 /// 1% (at eight clients they fell in the 100 ms after each write, once a
 /// second, every 2 s with `flush_ms = 2000`); written synchronously here
-/// they are spread over the second. At nice +10 the writer runs on CPU the
-/// request threads leave idle and seldom pre-empts them: in the gateway
-/// benchmark the one-client p99 through voxd stayed within 0.78–1.06 ms
-/// over six runs, against 1.07–1.49 ms in two runs at nice 0 (few runs
-/// on a noisy machine, but all the evidence there is). The price
-/// is paid under full load, where the writer gets about a tenth of a core:
-/// at 32 clients on two cores the ledger fell up to 2.1 s behind (1.2 s at
-/// nice 0), which `voxd_ledger_lag_seconds` shows.
+/// they are spread over the second. The thread keeps the default priority:
+/// nice −4, 0 and +10 measured the same at eight clients, and at one client
+/// (four paired runs: p99 0.99–1.32 ms at 0, 0.98–1.34 ms at +10), while
+/// +10 let the ledger fall 2.1 s behind at 32 clients on two cores against
+/// 1.2 s at 0 — rows a kill -9 would lose.
 final class LedgerWriter: @unchecked Sendable {
-    /// The CPU priority the writer gives up (nice values are per thread on Linux).
-    static let niceness: Int32 = 10
-
     private let condition = NSCondition()
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var running = false
@@ -77,8 +71,6 @@ final class LedgerWriter: @unchecked Sendable {
     }
 
     private func loop(period: Double, write: @Sendable () -> Bool) {
-        // who 0: the calling thread (Linux keeps a nice value per thread).
-        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         // Due times on the monotonic clock: setting the wall clock back must
         // not hold the writes back.
         let periodNs = UInt64(max(0, period) * 1e9)
