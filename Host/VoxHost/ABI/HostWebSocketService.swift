@@ -42,13 +42,12 @@ enum HostWebSocketService {
 
     /// What a refused upgrade's HTTP status means (the header's on_close).
     static func refusal(status: Int, headers: [(String, String)], body: [UInt8], url: String) -> VoxPluginError {
-        func header(_ n: String) -> String? { headers.first { $0.0.caseInsensitiveCompare(n) == .orderedSame }?.1 }
         var text = String(decoding: body.prefix(400), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         // Deepgram names the reason in a header on a refused handshake.
-        if let reason = header("dg-error") { text = text.isEmpty ? reason : "\(reason): \(text)" }
+        if let reason = headers.header("dg-error") { text = text.isEmpty ? reason : "\(reason): \(text)" }
         let message = "WebSocket upgrade refused with HTTP \(status)\(text.isEmpty ? "" : ": \(text)")"
         var retryAfter: Int?
-        if let ra = header("retry-after").flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) { retryAfter = Int(ra * 1000) }
+        if let ra = headers.header("retry-after").flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) { retryAfter = Int(ra * 1000) }
         switch status {
         case 401: return VoxPluginError(.unauthenticated, message, httpStatus: status)
         case 402, 403: return VoxPluginError(.forbidden, message, httpStatus: status)
